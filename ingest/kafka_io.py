@@ -1,0 +1,215 @@
+"""Kafka plumbing shared by every stage: topic creation, (de)serialization of
+the topic contracts, producers that report failures, and a consumer loop that
+commits offsets only after a batch's outputs are acknowledged (at-least-once;
+idempotent writes downstream make replays harmless)."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import structlog
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+from pydantic import BaseModel, ValidationError
+
+from ingest.settings import Settings
+
+log = structlog.get_logger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+class ContractError(ValueError):
+    """A message on a topic does not match the topic's contract."""
+
+
+def encode(model: BaseModel) -> bytes:
+    return model.model_dump_json().encode("utf-8")
+
+
+def decode(raw: bytes | None, model: type[M]) -> M:
+    if raw is None:
+        raise ContractError("empty message (tombstone)")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise ContractError(f"not a valid {model.__name__}: {exc.error_count()} error(s): {exc.errors()[0]['msg']}") from exc
+
+
+def all_topics(settings: Settings) -> list[str]:
+    return [settings.topic_pages, settings.topic_articles, settings.topic_dead_letters]
+
+
+def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
+    """Create the pipeline's topics if missing, and wait until they have leaders."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="rasd-admin")
+    try:
+        wanted = all_topics(settings)
+        existing = set(admin.list_topics())
+        new = [
+            NewTopic(
+                name=t,
+                num_partitions=settings.topic_partitions,
+                replication_factor=1,
+                topic_configs={"max.message.bytes": str(settings.kafka_max_message_bytes + 64 * 1024)},
+            )
+            for t in wanted
+            if t not in existing
+        ]
+        if new:
+            try:
+                admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+        deadline = time.monotonic() + timeout_s
+        while True:
+            described = {d["topic"]: d for d in admin.describe_topics(wanted)}
+            ready = all(
+                t in described
+                and not described[t].get("error_code")
+                and described[t]["partitions"]
+                and all(p["leader"] >= 0 for p in described[t]["partitions"])
+                for t in wanted
+            )
+            if ready:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics not ready after {timeout_s}s: {wanted}")
+            time.sleep(0.2)
+    finally:
+        admin.close()
+
+
+def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        linger_ms=20,
+        compression_type="gzip",
+        max_request_size=settings.kafka_max_message_bytes + 64 * 1024,
+        retries=10,
+    )
+
+
+class Publisher:
+    """Sends contract models and remembers failures so a stage can refuse to
+    commit its input when any of its outputs was not acknowledged."""
+
+    def __init__(self, producer: KafkaProducer) -> None:
+        self._producer = producer
+        self._errors: list[BaseException] = []
+        self._lock = threading.Lock()
+
+    def send(self, topic: str, model: BaseModel, key: str | None = None) -> None:
+        future = self._producer.send(topic, value=encode(model), key=key.encode() if key else None)
+        future.add_errback(self._record_error)
+
+    def _record_error(self, exc: BaseException) -> None:
+        with self._lock:
+            self._errors.append(exc)
+        log.error("kafka_send_failed", error=repr(exc))
+
+    def flush(self, timeout_s: float = 60.0) -> None:
+        """Block until every send is acknowledged; raise if any failed."""
+        self._producer.flush(timeout=timeout_s)
+        with self._lock:
+            errors, self._errors = self._errors, []
+        if errors:
+            raise RuntimeError(f"{len(errors)} Kafka send(s) failed, first: {errors[0]!r}")
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._producer.close()
+
+
+def make_consumer(settings: Settings, topic: str, group_id: str, client_id: str) -> KafkaConsumer:
+    return KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.batch_max_records,
+        fetch_max_bytes=max(52_428_800, settings.kafka_max_message_bytes * 4),
+        max_partition_fetch_bytes=settings.kafka_max_message_bytes + 64 * 1024,
+    )
+
+
+@dataclass
+class LoopStats:
+    batches: int = 0
+    records: int = 0
+
+
+def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, OffsetAndMetadata]:
+    """Offsets to commit after ``records`` are fully processed: last + 1 per partition."""
+    offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        if tp not in offsets or offsets[tp].offset <= r.offset:
+            offsets[tp] = OffsetAndMetadata(r.offset + 1, None, -1)
+    return offsets
+
+
+def run_batches(
+    consumer: KafkaConsumer,
+    handle_batch: Callable[[Sequence[ConsumerRecord]], None],
+    *,
+    poll_timeout_ms: int,
+    stop: threading.Event | None = None,
+    idle_exit_s: float | None = None,
+    max_batches: int | None = None,
+    until_end: bool = False,
+    on_batch: Callable[[LoopStats], None] | None = None,
+) -> LoopStats:
+    """Poll, hand each batch to ``handle_batch``, then commit.
+
+    ``handle_batch`` must return only once every output of the batch is
+    acknowledged downstream and raise otherwise: an exception leaves the
+    batch uncommitted, so a restarted worker processes it again.
+    ``idle_exit_s`` ends the loop after that long without records (batch
+    runs and tests); None runs until ``stop`` is set. ``max_batches`` stops
+    after that many committed batches. ``until_end`` stops once the consumer
+    has caught up with the end offsets its partitions had when they were
+    assigned (drain what is there, then return: batch runs and the demo).
+    """
+    stats = LoopStats()
+    stop = stop or threading.Event()
+    last_record = time.monotonic()
+    end_offsets: dict[TopicPartition, int] = {}
+    while not stop.is_set() and (max_batches is None or stats.batches < max_batches):
+        polled = consumer.poll(timeout_ms=poll_timeout_ms)
+        records = [r for part in polled.values() for r in part]
+        if not records:
+            if idle_exit_s is not None and time.monotonic() - last_record >= idle_exit_s:
+                break
+            if until_end and _caught_up(consumer, end_offsets):
+                break
+            continue
+        last_record = time.monotonic()
+        handle_batch(records)
+        consumer.commit(offsets=next_offsets(records))
+        stats.batches += 1
+        stats.records += len(records)
+        if on_batch:
+            on_batch(stats)
+    return stats
+
+
+def _caught_up(consumer: KafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
+    assigned = consumer.assignment()
+    if not assigned:
+        return False
+    missing = [tp for tp in assigned if tp not in end_offsets]
+    if missing:
+        end_offsets.update(consumer.end_offsets(missing))
+    return all(consumer.position(tp) >= end_offsets[tp] for tp in assigned)

@@ -1,0 +1,107 @@
+"""The contracts of Rasd's Kafka topics: one pydantic model per topic,
+versioned. A breaking change gets a new model *and* a new topic name
+(``rasd.<topic>.v2``) so old and new consumers can run side by side."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+import zstandard
+from pydantic import BaseModel, ConfigDict, Field
+
+# Compressing inside the message (not only with the producer's codec) keeps the
+# stored page small whatever the topic's compression, and lets the crawler
+# check the final size against Kafka's message limit before sending.
+_ZSTD_LEVEL = 6
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def compress(body: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(body)
+
+
+def decompress(blob: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompress(blob)
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
+
+class FetchedPage(_Contract):
+    """Topic ``pages``: one HTTP response the crawler fetched, raw."""
+
+    schema_name: Literal["rasd.page"] = "rasd.page"
+    schema_version: Literal[1] = 1
+    url: str = Field(description="URL the crawler asked for")
+    final_url: str = Field(description="URL after redirects")
+    status: int
+    headers: dict[str, str] = Field(default_factory=dict)
+    fetched_at: datetime
+    source: str = Field(description="name of the configured source")
+    discovered_via: Literal["feed", "sitemap", "section", "seed"] = "seed"
+    hint_title: str | None = Field(default=None, description="title given by the feed or sitemap")
+    hint_published_at: datetime | None = Field(default=None, description="date given by the feed or sitemap")
+    body_zstd: bytes = Field(description="raw response body, zstd-compressed")
+
+    def body(self) -> bytes:
+        return decompress(self.body_zstd)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+
+class Article(_Contract):
+    """Topic ``articles``: one extracted article, ready to index."""
+
+    schema_name: Literal["rasd.article"] = "rasd.article"
+    schema_version: Literal[1] = 1
+    id: str = Field(description="hash of the canonical URL: the document id everywhere")
+    url: str = Field(description="canonical URL")
+    fetched_url: str
+    source: str
+    domain: str
+    title: str | None = None
+    body: str
+    language: str | None = None
+    published_at: datetime | None = None
+    date_source: Literal["page", "feed", "none"] = "none"
+    author: str | None = None
+    description: str | None = None
+    fetched_at: datetime
+    extracted_at: datetime
+
+
+DeadLetterReason = Literal[
+    "http_error",
+    "fetch_failed",
+    "not_html",
+    "too_large",
+    "empty_extraction",
+    "extraction_failed",
+    "undecodable",
+    "invalid_message",
+    "index_rejected",
+]
+
+
+class DeadLetter(_Contract):
+    """Topic ``dead-letters``: anything a stage could not process, with why."""
+
+    schema_name: Literal["rasd.dead_letter"] = "rasd.dead_letter"
+    schema_version: Literal[1] = 1
+    stage: Literal["crawl", "ingest", "index"]
+    reason: DeadLetterReason
+    detail: str
+    url: str | None = None
+    http_status: int | None = None
+    source: str | None = None
+    input_topic: str | None = None
+    input_partition: int | None = None
+    input_offset: int | None = None
+    payload_excerpt: str | None = Field(default=None, description="first bytes of an unreadable input, for diagnosis")
+    occurred_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,1 @@
+"""The `rasd` command: the composition root, the only module that imports every stage."""
