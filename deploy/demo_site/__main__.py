@@ -1,0 +1,3 @@
+from deploy.demo_site.server import main
+
+main()
