@@ -14,7 +14,7 @@ import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
 
@@ -68,12 +68,15 @@ def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
                 pass
         deadline = time.monotonic() + timeout_s
         while True:
-            described = {d["topic"]: d for d in admin.describe_topics(wanted)}
+            try:
+                described = {d["name"]: d for d in admin.describe_topics(wanted)}
+            except KafkaError:  # metadata not propagated yet: ask again
+                described = {}
             ready = all(
                 t in described
                 and not described[t].get("error_code")
                 and described[t]["partitions"]
-                and all(p["leader"] >= 0 for p in described[t]["partitions"])
+                and all(p["leader_id"] >= 0 for p in described[t]["partitions"])
                 for t in wanted
             )
             if ready:

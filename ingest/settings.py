@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     search_password: str | None = None
     articles_alias: str = "rasd-articles"
     search_request_timeout_s: float = 60.0
+    # Indexer: how long a batch waits for a struggling engine (429/5xx/down)
+    # before the indexer gives up on it, leaving its offsets uncommitted.
+    index_retry_attempts: int = Field(default=8, ge=1)
+    index_retry_initial_s: float = Field(default=0.5, gt=0)
+    index_retry_max_s: float = Field(default=30.0, gt=0)
 
     # Crawling
     sources_file: Path | None = None

@@ -1,0 +1,112 @@
+"""Elasticsearch 9, the minimal integ-test distribution (no bundled JDK, no
+analysis-common/percolator), run with a Java 21+ runtime.
+
+Elasticsearch refuses to run as root: when we are root it runs as an
+unprivileged user, with its config copy, data, logs and temp folders
+owned by that user."""
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+from pathlib import Path
+
+from deploy.stack.fetch import elasticsearch_home
+from deploy.stack.httpjson import cluster_yellow
+from deploy.stack.jdk import find_jdk
+from deploy.stack.errors import StackError
+from deploy.stack.service import Launch
+from ingest.settings import Settings
+
+JAVA_OPTS = "-Xms512m -Xmx512m"
+MIN_JAVA = 21
+CLUSTER_NAME = "rasd-local"
+UNPRIVILEGED_USER, UNPRIVILEGED_GROUP = "nobody", "nogroup"
+
+
+def es_settings(settings: Settings, data: Path, logs: Path) -> dict[str, str]:
+    return {
+        "cluster.name": CLUSTER_NAME,
+        "discovery.type": "single-node",
+        "xpack.security.enabled": "false",
+        "network.host": "127.0.0.1",
+        "http.port": str(settings.stack_elasticsearch_port),
+        "transport.port": str(settings.stack_elasticsearch_transport_port),
+        "path.data": str(data),
+        "path.logs": str(logs),
+        # a nearly full dev disk must not turn indices read-only
+        "cluster.routing.allocation.disk.threshold_enabled": "false",
+    }
+
+
+def _drop_privileges_prefix() -> tuple[list[str], tuple[int, int] | None]:
+    """Command prefix that runs the server unprivileged when we are root."""
+    if os.geteuid() != 0:
+        return [], None
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        raise StackError("running as root and `setpriv` (util-linux) is missing: Elasticsearch refuses to run as root")
+    try:
+        uid = pwd.getpwnam(UNPRIVILEGED_USER).pw_uid
+        gid = grp.getgrnam(UNPRIVILEGED_GROUP).gr_gid
+    except KeyError as exc:
+        raise StackError(f"running as root but user {UNPRIVILEGED_USER}/{UNPRIVILEGED_GROUP} is missing") from exc
+    return [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"], (uid, gid)
+
+
+def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
+    os.chown(root, *owner)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            os.chown(os.path.join(dirpath, n), *owner, follow_symlinks=False)
+
+
+class ElasticsearchService:
+    name = "elasticsearch"
+
+    def ports(self, settings: Settings) -> list[int]:
+        return [settings.stack_elasticsearch_port, settings.stack_elasticsearch_transport_port]
+
+    def endpoint(self, settings: Settings) -> str:
+        return f"http://127.0.0.1:{settings.stack_elasticsearch_port}"
+
+    def log_files(self, state: Path) -> list[Path]:
+        return [state / "console.log", state / "logs" / f"{CLUSTER_NAME}.log"]
+
+    def prepare(self, settings: Settings, cache: Path, state: Path) -> Launch:
+        jdk = find_jdk(MIN_JAVA)
+        home = elasticsearch_home(cache)
+        prefix, owner = _drop_privileges_prefix()
+        conf, data, logs, tmp = state / "config", state / "data", state / "logs", state / "tmp"
+        if not conf.exists():
+            # ES writes its keystore into the config folder: use a private copy
+            shutil.copytree(home / "config", conf)
+        for d in (data, logs, tmp):
+            d.mkdir(parents=True, exist_ok=True)
+        if owner:
+            _chown_tree(state, owner)
+            # the unprivileged user must reach the state folder through its parents
+            for parent in state.parents:
+                if parent == Path(parent.anchor):
+                    break
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    raise StackError(f"{parent} is not traversable by {UNPRIVILEGED_USER}; Elasticsearch cannot reach {state}")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_"))},
+            "ES_JAVA_HOME": str(jdk.home),
+            "ES_PATH_CONF": str(conf),
+            "ES_TMPDIR": str(tmp),
+            "ES_JAVA_OPTS": JAVA_OPTS,
+            "HOME": str(state),
+        }
+        args = [f"-E{k}={v}" for k, v in es_settings(settings, data, logs).items()]
+        argv = [*prefix, str(home / "bin" / "elasticsearch"), *args]
+        return Launch(argv=argv, cwd=state, env=env)
+
+    def healthy(self, settings: Settings) -> bool:
+        return cluster_yellow(self.endpoint(settings), timeout_s=2)
+
+    def ready(self, settings: Settings) -> bool:
+        return cluster_yellow(self.endpoint(settings))

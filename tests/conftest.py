@@ -1,0 +1,88 @@
+"""Shared fixtures. The real local stack (Kafka, OpenSearch, Elasticsearch)
+starts only when a collected test asks for one of the service fixtures, once
+per session, on dedicated test ports; pure tests never need Java."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEST_STACK_DIR = REPO_ROOT / ".rasd-stack" / "test-stack"
+TEST_PORTS = {
+    "stack_kafka_port": 19092,
+    "stack_kafka_controller_port": 19093,
+    "stack_opensearch_port": 9251,
+    "stack_elasticsearch_port": 19200,
+    "stack_elasticsearch_transport_port": 19300,
+}
+
+
+def stack_base_settings() -> Settings:
+    """Settings pointing at the test stack, without starting anything."""
+    return Settings(
+        stack_dir=TEST_STACK_DIR,
+        kafka_bootstrap_servers=f"127.0.0.1:{TEST_PORTS['stack_kafka_port']}",
+        search_url=f"http://127.0.0.1:{TEST_PORTS['stack_opensearch_port']}",
+        **TEST_PORTS,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack_settings() -> Iterator[Settings]:
+    """The test stack, started (or reused when already running) for this session.
+
+    Servers this session started are stopped at its end; servers that were
+    already running (another session, or `rasd stack up` with these ports)
+    are left alone."""
+    from deploy.stack import manager
+
+    settings = stack_base_settings()
+    already = {name for name, st in manager.status(settings).items() if st["running"]}
+    manager.up(settings)
+    yield settings
+    ours = [name for name in manager.ALL_SERVICES if name not in already]
+    if ours:
+        manager.down(settings, ours)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(stack_settings: Settings) -> str:
+    return f"127.0.0.1:{stack_settings.stack_kafka_port}"
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(stack_settings: Settings) -> str:
+    return f"http://127.0.0.1:{stack_settings.stack_opensearch_port}"
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url(stack_settings: Settings) -> str:
+    return f"http://127.0.0.1:{stack_settings.stack_elasticsearch_port}"
+
+
+@pytest.fixture
+def settings(stack_settings: Settings, kafka_bootstrap: str, opensearch_url: str) -> Settings:
+    """Per-test Settings on the shared stack: private topics, consumer groups
+    and index alias so tests never see each other's data. Topics exist on return."""
+    from ingest.kafka_io import ensure_topics
+
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    s = stack_settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "topic_pages": f"{tag}.pages",
+            "topic_articles": f"{tag}.articles",
+            "topic_dead_letters": f"{tag}.dead-letters",
+            "ingest_group_id": f"{tag}-ingest",
+            "indexer_group_id": f"{tag}-indexer",
+            "articles_alias": f"{tag}-articles",
+            "search_url": opensearch_url,
+        }
+    )
+    ensure_topics(s)
+    return s
