@@ -1,0 +1,21 @@
+# One image for every Rasd service (crawler, ingest, indexer, demo site);
+# the command picks the stage.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1
+
+RUN useradd --create-home --uid 10001 rasd
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY ingest ingest
+COPY crawlers crawlers
+COPY indexer indexer
+COPY deploy deploy
+COPY rasd rasd
+RUN pip install .
+
+USER rasd
+ENTRYPOINT ["rasd"]
+CMD ["--help"]

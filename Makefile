@@ -1,0 +1,17 @@
+# The README's two commands.
+.PHONY: demo test setup bench
+
+setup:
+	@scripts/setup.sh
+
+## Set everything up, start the local stack and run crawl -> extract -> Kafka -> index.
+demo: setup
+	.venv/bin/rasd demo
+
+## The whole test suite (starts and stops the servers it needs).
+test: setup
+	.venv/bin/pytest
+
+## Pipeline benchmark on a generated 1,000-article copy of the demo site.
+bench: setup
+	.venv/bin/python benchmarks/pipeline.py

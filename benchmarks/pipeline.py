@@ -1,0 +1,202 @@
+"""Pipeline benchmark: a generated copy of the demo site (1,000 articles by
+default) through crawl -> Kafka -> ingest -> Kafka -> index, on the local
+stack. Prints figures; asserts nothing about speed (run on demand:
+`make bench` or `.venv/bin/python benchmarks/pipeline.py --articles 1000`).
+
+Two runs on fresh topics and indices:
+1. stage by stage, each stage draining its input: pages/s per stage;
+2. all stages at once (streaming): end-to-end pages/s and, per article, the
+   time from the demo site serving the page to the document being returned
+   by a search on the engine (p50, p95).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import threading
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import urllib3
+
+from crawlers.run import crawl
+from crawlers.sources import Source
+from deploy.demo_site.generate import generate_articles
+from deploy.demo_site.server import DemoSite
+from deploy.stack import manager
+from indexer.engines.detect import open_engine
+from indexer.worker import run_indexer
+from ingest.identity import document_id
+from ingest.kafka_io import ensure_topics
+from ingest.logs import configure_logging
+from ingest.settings import Settings, get_settings
+from ingest.worker import run_ingest
+
+
+def _fresh(settings: Settings, tag: str) -> Settings:
+    s = settings.model_copy(
+        update={
+            "topic_pages": f"{tag}.pages",
+            "topic_articles": f"{tag}.articles",
+            "topic_dead_letters": f"{tag}.dead-letters",
+            "ingest_group_id": f"{tag}-ingest",
+            "indexer_group_id": f"{tag}-indexer",
+            "articles_alias": f"{tag}-articles",
+            "crawl_download_delay_s": 0.0,
+        }
+    )
+    ensure_topics(s)
+    return s
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
+def stage_by_stage(settings: Settings, articles, engine_url: str) -> dict:
+    s = _fresh(settings.model_copy(update={"search_url": engine_url}), f"bench{uuid.uuid4().hex[:6]}")
+    with DemoSite(articles=articles, faults=False) as site:
+        site.start(host="127.0.0.1", port=0)
+        sources = [Source(name="bench", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
+        t0 = time.monotonic()
+        report = crawl(s, sources, CONCURRENT_REQUESTS=32, CONCURRENT_REQUESTS_PER_DOMAIN=16,
+                       AUTOTHROTTLE_ENABLED=False)
+        t_crawl = time.monotonic() - t0
+    t0 = time.monotonic()
+    ingest_stats = run_ingest(s, until_end=True)
+    t_ingest = time.monotonic() - t0
+    engine = open_engine(engine_url)
+    try:
+        engine.ensure_index(s.articles_alias)
+        t0 = time.monotonic()
+        index_stats = run_indexer(s, engine, until_end=True)
+        t_index = time.monotonic() - t0
+        engine.refresh(s.articles_alias)
+        count = engine.count(s.articles_alias)
+    finally:
+        engine.close()
+    n = report.pages_published
+    return {
+        "pages_fetched": n,
+        "articles": ingest_stats.articles,
+        "documents_in_index": count,
+        "crawl_pages_per_s": n / t_crawl,
+        "ingest_pages_per_s": ingest_stats.pages / t_ingest,
+        "index_docs_per_s": index_stats.indexed / t_index,
+        "seconds": {"crawl": t_crawl, "ingest": t_ingest, "index": t_index},
+    }
+
+
+class _SearchablePoller(threading.Thread):
+    """Records when each document id first comes back from a search."""
+
+    def __init__(self, engine_url: str, alias: str, expected: int) -> None:
+        super().__init__(daemon=True)
+        self.http = urllib3.PoolManager()
+        self.url = f"{engine_url.rstrip('/')}/{alias}/_search"
+        self.expected = expected
+        self.seen: dict[str, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        body = json.dumps({"query": {"match_all": {}}, "_source": False, "size": 10_000})
+        while not self.done.is_set():
+            resp = self.http.request("POST", self.url, body=body, headers={"Content-Type": "application/json"})
+            now = time.time()
+            if resp.status == 200:
+                for hit in json.loads(resp.data)["hits"]["hits"]:
+                    self.seen.setdefault(hit["_id"], now)
+            if len(self.seen) >= self.expected:
+                self.done.set()
+            time.sleep(0.1)
+
+
+def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -> dict:
+    s = _fresh(settings.model_copy(update={"search_url": engine_url}), f"bench{uuid.uuid4().hex[:6]}")
+    engine = open_engine(engine_url)
+    engine.ensure_index(s.articles_alias)
+    stop = threading.Event()
+    workers = [
+        threading.Thread(target=run_ingest, args=(s,), kwargs={"stop": stop}, daemon=True),
+        threading.Thread(target=run_indexer, args=(s, engine), kwargs={"stop": stop}, daemon=True),
+    ]
+    for w in workers:
+        w.start()
+    poller = _SearchablePoller(engine_url, s.articles_alias, expected=len(articles))
+    poller.start()
+    with DemoSite(articles=articles, faults=False) as site:
+        site.start(host="127.0.0.1", port=0)
+        urls = site.article_urls()
+        sources = [Source(name="bench", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
+        t0 = time.time()
+        crawl(s, sources, CONCURRENT_REQUESTS=32, CONCURRENT_REQUESTS_PER_DOMAIN=16, AUTOTHROTTLE_ENABLED=False)
+        poller.done.wait(timeout=timeout_s)
+        t_end = max(poller.seen.values()) if poller.seen else time.time()
+        served = dict(site.served_at)
+    stop.set()
+    poller.done.set()
+    for w in workers:
+        w.join(timeout=30)
+    engine.close()
+    latencies = []
+    for url in urls:
+        seen = poller.seen.get(document_id(url))
+        path = urlsplit(url).path
+        served_t = served.get(path, served.get(url))
+        if seen is not None and served_t is not None:
+            latencies.append(seen - served_t)
+    return {
+        "searchable": len(poller.seen),
+        "expected": len(urls),
+        "end_to_end_pages_per_s": len(poller.seen) / (t_end - t0),
+        "served_to_searchable_s": {
+            "p50": _percentile(latencies, 50) if latencies else None,
+            "p95": _percentile(latencies, 95) if latencies else None,
+            "max": max(latencies) if latencies else None,
+            "mean": statistics.fmean(latencies) if latencies else None,
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--engine", choices=["opensearch", "elasticsearch"], default="opensearch")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+
+    settings = get_settings()
+    configure_logging("WARNING")
+    print("starting the local stack ...", flush=True)
+    endpoints = manager.up(settings)
+    settings = settings.model_copy(update={"kafka_bootstrap_servers": endpoints["kafka"]})
+    engine_url = endpoints[args.engine]
+    t0 = time.monotonic()
+    articles = generate_articles(args.articles)
+    print(f"generated {len(articles)} articles in {time.monotonic() - t0:.2f} s", flush=True)
+
+    print("run 1: stage by stage ...", flush=True)
+    one = stage_by_stage(settings, articles, engine_url)
+    print("run 2: all stages at once ...", flush=True)
+    two = streaming(settings, articles, engine_url, args.timeout)
+
+    lat = two["served_to_searchable_s"]
+    print()
+    print(f"Rasd pipeline benchmark: {args.articles} articles, engine {args.engine}, 2 cores")
+    print(f"  crawl   {one['crawl_pages_per_s']:8.1f} pages/s   ({one['pages_fetched']} pages in {one['seconds']['crawl']:.1f} s)")
+    print(f"  ingest  {one['ingest_pages_per_s']:8.1f} pages/s   ({one['articles']} articles in {one['seconds']['ingest']:.1f} s)")
+    print(f"  index   {one['index_docs_per_s']:8.1f} docs/s    ({one['documents_in_index']} documents in {one['seconds']['index']:.1f} s)")
+    slowest = min(("crawl", one["crawl_pages_per_s"]), ("ingest", one["ingest_pages_per_s"]),
+                  ("index", one["index_docs_per_s"]), key=lambda kv: kv[1])
+    print(f"  end to end, all stages at once: {two['end_to_end_pages_per_s']:.1f} pages/s "
+          f"({two['searchable']}/{two['expected']} searchable); "
+          f"ratio to the slowest stage ({slowest[0]}): {two['end_to_end_pages_per_s'] / slowest[1]:.2f}")
+    if lat["p50"] is not None:
+        print(f"  served -> searchable: p50 {lat['p50']:.2f} s, p95 {lat['p95']:.2f} s, max {lat['max']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""`rasd`: one command, a subcommand per stage and for the local stack."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ingest.logs import configure_logging
+from ingest.settings import Settings, get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rasd media-monitoring ingestion.")
+stack_app = typer.Typer(no_args_is_help=True, help="Local stack: Kafka, OpenSearch, Elasticsearch on 127.0.0.1.")
+app.add_typer(stack_app, name="stack")
+
+SERVICES = ("kafka", "opensearch", "elasticsearch")
+ServicesOpt = Annotated[Optional[list[str]], typer.Option("--service", "-s", help="Limit to these services (repeatable).")]
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _services(chosen: list[str] | None) -> tuple[str, ...]:
+    chosen = chosen or list(SERVICES)
+    unknown = sorted(set(chosen) - set(SERVICES))
+    if unknown:
+        raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {list(SERVICES)}")
+    return tuple(chosen)
+
+
+@stack_app.command("fetch")
+def stack_fetch() -> None:
+    """Download the servers from Maven Central into the stack cache (idempotent)."""
+    from deploy.stack import manager
+
+    manager.fetch(_settings())
+
+
+@stack_app.command("up")
+def stack_up(service: ServicesOpt = None) -> None:
+    """Fetch if needed, start what is not running, wait until healthy."""
+    from deploy.stack import manager
+
+    for name, url in manager.up(_settings(), _services(service)).items():
+        typer.echo(f"{name}: {url}")
+
+
+@stack_app.command("down")
+def stack_down(service: ServicesOpt = None) -> None:
+    """Stop the local servers (SIGTERM, then SIGKILL after a grace period)."""
+    from deploy.stack import manager
+
+    manager.down(_settings(), _services(service))
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each local server's process, port and health."""
+    from deploy.stack import manager
+
+    typer.echo(json.dumps(manager.status(_settings()), indent=2, default=str))
+
+
+@app.command()
+def crawl(sources: Annotated[Optional[Path], typer.Option(help="sources YAML (default: RASD_SOURCES_FILE)")] = None) -> None:
+    """Crawl the configured sources once and publish fetched pages to Kafka."""
+    from crawlers.run import crawl as run_crawl
+    from crawlers.sources import load_sources
+    from ingest.kafka_io import ensure_topics
+
+    settings = _settings()
+    path = sources or settings.sources_file
+    if path is None:
+        raise typer.BadParameter("no sources: pass --sources or set RASD_SOURCES_FILE")
+    ensure_topics(settings)
+    report = run_crawl(settings, load_sources(path))
+    typer.echo(json.dumps(report.model_dump() if hasattr(report, "model_dump") else vars(report), indent=2, default=str))
+
+
+@app.command()
+def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic is drained")] = False) -> None:
+    """Run the ingest worker: pages -> extraction -> articles / dead letters."""
+    from ingest.kafka_io import ensure_topics
+    from ingest.worker import run_ingest
+
+    settings = _settings()
+    ensure_topics(settings)
+    stats = run_ingest(settings, until_end=drain)
+    typer.echo(json.dumps(vars(stats), indent=2))
+
+
+@app.command()
+def index(
+    search_url: Annotated[Optional[str], typer.Option(help="engine URL (default: RASD_SEARCH_URL)")] = None,
+    drain: Annotated[bool, typer.Option(help="stop once the articles topic is drained")] = False,
+) -> None:
+    """Run the indexer: articles -> bulk -> Elasticsearch or OpenSearch."""
+    from indexer.engines.detect import open_engine
+    from indexer.worker import run_indexer
+    from ingest.kafka_io import ensure_topics
+
+    settings = _settings()
+    if search_url:
+        settings = settings.model_copy(update={"search_url": search_url})
+    ensure_topics(settings)
+    engine = open_engine(settings.search_url, settings.search_username, settings.search_password)
+    try:
+        engine.ensure_index(settings.articles_alias)
+        stats = run_indexer(settings, engine, until_end=drain)
+    finally:
+        engine.close()
+    typer.echo(json.dumps(vars(stats), indent=2, default=str))
+
+
+@app.command()
+def check(
+    kafka: Annotated[bool, typer.Option("--kafka/--no-kafka", help="check the Kafka brokers")] = True,
+    search: Annotated[bool, typer.Option("--search/--no-search", help="check the search engine")] = False,
+) -> None:
+    """Health check for containers: exit 0 when the named dependencies answer."""
+    from rasd.health import check_kafka, check_search
+
+    settings = _settings()
+    problems = []
+    if kafka:
+        problems += check_kafka(settings)
+    if search:
+        problems += check_search(settings)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command("demo-site")
+def demo_site(port: Annotated[Optional[int], typer.Option(help="port (default: RASD_DEMO_SITE_PORT)")] = None,
+              host: str = "127.0.0.1") -> None:
+    """Serve the bundled demo Arabic news site until interrupted."""
+    from rasd.demo import serve_demo_site
+
+    settings = _settings()
+    serve_demo_site(host, port if port is not None else settings.demo_site_port)
+
+
+@app.command()
+def demo() -> None:
+    """The main job on the local stack: crawl -> extract -> Kafka -> index, then a report.
+
+    Crawls the sources in RASD_SOURCES_FILE, or the bundled demo site when none are configured."""
+    from rasd.demo import run_demo
+
+    report = run_demo(_settings())
+    typer.echo(report.render())
+
+
+if __name__ == "__main__":
+    app()

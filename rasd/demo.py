@@ -1,0 +1,135 @@
+"""The main job, end to end on the local stack: stack up -> crawl -> ingest ->
+index into every engine -> report. The stages run one after another here so
+the report can count each; in production they are separate long-running
+services (docker-compose.yml)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import structlog
+
+from crawlers.run import crawl
+from crawlers.sources import Source, load_sources
+from deploy.demo_site.server import DemoSite
+from deploy.stack import manager
+from indexer.engines.detect import open_engine
+from indexer.worker import run_indexer
+from ingest.kafka_io import ensure_topics
+from ingest.settings import Settings
+from ingest.worker import run_ingest
+
+log = structlog.get_logger(__name__)
+SAMPLE_QUERY = "كاراباخ"
+
+
+@dataclass
+class EngineReport:
+    name: str
+    url: str
+    indexed_this_run: int
+    documents: int
+    arabic_analysis: bool
+    sample_hits: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DemoReport:
+    sources: list[str]
+    pages_fetched: int
+    crawl_dead_letters: dict[str, int]
+    articles_extracted: int
+    ingest_dead_letters: dict[str, int]
+    engines: list[EngineReport]
+    elapsed_s: float
+
+    def render(self) -> str:
+        lines = [
+            "Rasd demo run",
+            f"  sources:             {', '.join(self.sources)}",
+            f"  pages fetched:       {self.pages_fetched}",
+            f"  articles extracted:  {self.articles_extracted}",
+            f"  dead letters:        crawl {self.crawl_dead_letters or {}}, ingest {self.ingest_dead_letters or {}}",
+        ]
+        for e in self.engines:
+            analysis = "arabic analysis" if e.arabic_analysis else "fallback analysis (no analysis-common module)"
+            lines.append(f"  {e.name} ({e.url}, {analysis}):")
+            lines.append(f"    documents in index: {e.documents} (written this run: {e.indexed_this_run})")
+            lines.append(f"    search {SAMPLE_QUERY!r}: {len(e.sample_hits)} hit(s)")
+            lines.extend(f"      - {title}" for title in e.sample_hits)
+        lines.append(f"  elapsed:             {self.elapsed_s:.1f} s")
+        return "\n".join(lines)
+
+
+def _demo_sources(site: DemoSite) -> list[Source]:
+    return [Source(name="demo", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
+
+
+def serve_demo_site(host: str, port: int) -> None:
+    site = DemoSite()
+    url = site.start(host=host, port=port)
+    log.info("demo_site_serving", url=url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        site.stop()
+
+
+def run_demo(settings: Settings) -> DemoReport:
+    started = time.monotonic()
+    endpoints = manager.up(settings)
+    settings = settings.model_copy(update={"kafka_bootstrap_servers": endpoints["kafka"]})
+    ensure_topics(settings)
+
+    site: DemoSite | None = None
+    if settings.sources_file:
+        sources = load_sources(settings.sources_file)
+    else:
+        site = DemoSite()
+        site.start(host="127.0.0.1", port=settings.demo_site_port)
+        sources = _demo_sources(site)
+    try:
+        log.info("demo_crawl", sources=[s.name for s in sources])
+        crawl_report = crawl(settings, sources)
+    finally:
+        if site is not None:
+            site.stop()
+
+    log.info("demo_ingest")
+    ingest_stats = run_ingest(settings, until_end=True)
+
+    engines: list[EngineReport] = []
+    for name in ("opensearch", "elasticsearch"):
+        url = endpoints[name]
+        engine = open_engine(url, settings.search_username, settings.search_password)
+        try:
+            engine.ensure_index(settings.articles_alias)
+            log.info("demo_index", engine=name, url=url)
+            stats = run_indexer(settings.model_copy(update={"search_url": url}), engine, until_end=True)
+            engine.refresh(settings.articles_alias)
+            hits = engine.search(settings.articles_alias, SAMPLE_QUERY, size=5)
+            engines.append(
+                EngineReport(
+                    name=name,
+                    url=url,
+                    indexed_this_run=stats.indexed,
+                    documents=engine.count(settings.articles_alias),
+                    arabic_analysis=engine.has_arabic_analysis(),
+                    sample_hits=[h.get("title") or h.get("url") for h in hits],
+                )
+            )
+        finally:
+            engine.close()
+
+    return DemoReport(
+        sources=[s.name for s in sources],
+        pages_fetched=crawl_report.pages_published,
+        crawl_dead_letters=crawl_report.dead_letters,
+        articles_extracted=ingest_stats.articles,
+        ingest_dead_letters=ingest_stats.dead_letters,
+        engines=engines,
+        elapsed_s=time.monotonic() - started,
+    )

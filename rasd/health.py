@@ -1,0 +1,29 @@
+"""Reachability checks behind `rasd check` (container health checks)."""
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+
+from ingest.settings import Settings
+
+
+def check_kafka(settings: Settings) -> list[str]:
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10_000)
+        try:
+            admin.describe_cluster()
+        finally:
+            admin.close()
+    except Exception as exc:  # any failure means unhealthy; the message says which
+        return [f"kafka {settings.kafka_bootstrap_servers}: {exc!r}"]
+    return []
+
+
+def check_search(settings: Settings) -> list[str]:
+    from indexer.engines.detect import open_engine
+
+    try:
+        engine = open_engine(settings.search_url, settings.search_username, settings.search_password)
+        engine.close()
+    except Exception as exc:
+        return [f"search engine {settings.search_url}: {exc!r}"]
+    return []

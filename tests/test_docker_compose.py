@@ -1,0 +1,67 @@
+"""docker-compose.yml cannot run here (no Docker engine), so these tests keep
+it valid for a real compose parser and in step with the code."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import typer.main
+import yaml
+
+from ingest.settings import Settings
+from rasd.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def _resolved() -> dict:
+    compose = shutil.which("docker-compose")
+    assert compose, "docker-compose (Debian package) is installed by the project's setup script"
+    out = subprocess.run([compose, "-f", str(COMPOSE), "config"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return yaml.safe_load(out.stdout)
+
+
+def test_compose_file_is_valid_for_a_real_compose_parser():
+    config = _resolved()
+    assert {"kafka", "elasticsearch", "kibana", "crawler", "ingest", "indexer"} <= set(config["services"])
+
+
+def test_every_long_running_service_has_a_health_check():
+    services = _resolved()["services"]
+    for name in ("kafka", "elasticsearch", "kibana", "ingest", "indexer", "demo-site"):
+        assert "healthcheck" in services[name], name
+
+
+def test_rasd_services_are_built_from_the_one_dockerfile():
+    services = _resolved()["services"]
+    for name in ("crawler", "ingest", "indexer", "demo-site"):
+        assert services[name]["build"]["context"] == str(ROOT), name
+    assert (ROOT / "Dockerfile").is_file()
+
+
+def test_every_rasd_variable_in_compose_is_a_setting_of_the_code():
+    names = set(re.findall(r"\bRASD_[A-Z0-9_]+", COMPOSE.read_text()))
+    fields = {f"RASD_{name.upper()}" for name in Settings.model_fields}
+    assert names, "compose configures the services through RASD_* settings"
+    assert names <= fields, f"unknown settings in compose: {sorted(names - fields)}"
+
+
+def test_every_command_compose_runs_is_a_rasd_subcommand():
+    click_app = typer.main.get_command(app)
+    services = _resolved()["services"]
+    for name in ("crawler", "ingest", "indexer", "demo-site"):
+        assert services[name]["command"][0] in click_app.commands, name
+    for name in ("ingest", "indexer"):
+        test = services[name]["healthcheck"]["test"]
+        assert test[1:3] == ["rasd", "check"]
+
+
+def test_compose_uses_the_same_server_versions_as_the_local_stack():
+    from deploy.stack import versions
+
+    text = COMPOSE.read_text()
+    assert f"apache/kafka:{versions.KAFKA_VERSION}" in text
+    assert f"elasticsearch:{versions.ELASTICSEARCH_VERSION}" in text
+    assert f"kibana:{versions.ELASTICSEARCH_VERSION}" in text
