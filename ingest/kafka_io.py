@@ -130,7 +130,8 @@ class Publisher:
         try:
             self.flush()
         finally:
-            self._producer.close()
+            # bounded: after a failed flush, an unbounded close can wait forever
+            self._producer.close(timeout=10)
 
 
 def make_consumer(settings: Settings, topic: str, group_id: str, client_id: str) -> KafkaConsumer:

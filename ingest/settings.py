@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,6 +64,12 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("sources_file", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        # RASD_SOURCES_FILE= (empty) in an env file means "no sources file", not "."
+        return None if value == "" else value
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ingest.logs import configure_logging
-from ingest.settings import Settings, get_settings
+from ingest.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rasd media-monitoring ingestion.")
 stack_app = typer.Typer(no_args_is_help=True, help="Local stack: Kafka, OpenSearch, Elasticsearch on 127.0.0.1.")
@@ -19,7 +19,7 @@ ServicesOpt = Annotated[Optional[list[str]], typer.Option("--service", "-s", hel
 
 
 def _settings() -> Settings:
-    settings = get_settings()
+    settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     return settings
 
@@ -78,7 +78,9 @@ def crawl(sources: Annotated[Optional[Path], typer.Option(help="sources YAML (de
         raise typer.BadParameter("no sources: pass --sources or set RASD_SOURCES_FILE")
     ensure_topics(settings)
     report = run_crawl(settings, load_sources(path))
-    typer.echo(json.dumps(report.model_dump() if hasattr(report, "model_dump") else vars(report), indent=2, default=str))
+    typer.echo(json.dumps(report.model_dump(), indent=2, default=str))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

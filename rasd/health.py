@@ -8,7 +8,8 @@ from ingest.settings import Settings
 
 def check_kafka(settings: Settings) -> list[str]:
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10_000)
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10_000,
+                                 bootstrap_timeout_ms=5_000)
         try:
             admin.describe_cluster()
         finally:

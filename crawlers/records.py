@@ -1,0 +1,150 @@
+"""Turning responses and download failures into topic records
+(``FetchedPage`` or ``DeadLetter``). No I/O: the spider calls these."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from scrapy.http import HtmlResponse, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from ingest.kafka_io import encode
+from ingest.models import DeadLetter, FetchedPage, compress, utcnow
+
+from crawlers.discovery import Hints
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+Via = Literal["feed", "sitemap", "section", "seed"]
+
+
+def media_type(content_type: str | None) -> str | None:
+    """``text/html; charset=windows-1256`` -> ``text/html``."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def is_html(content_type: str | None, response: Response | None = None) -> bool:
+    """HTML by its declared type; with no Content-Type at all, trust
+    Scrapy's sniffing (an HtmlResponse) rather than dropping the page."""
+    kind = media_type(content_type)
+    if kind is None:
+        return isinstance(response, HtmlResponse)
+    return kind in HTML_TYPES
+
+
+def header_dict(response: Response) -> dict[str, str]:
+    """Response headers with lower-cased names and str values (repeated
+    headers joined with ", " as HTTP allows)."""
+    out: dict[str, str] = {}
+    for name, values in response.headers.items():
+        key = name.decode("latin-1").lower()
+        out[key] = ", ".join(v.decode("latin-1") for v in values)
+    return out
+
+
+def requested_url(response: Response) -> str:
+    """The URL the spider asked for, before any redirect."""
+    redirects = response.request.meta.get("redirect_urls") if response.request else None
+    return redirects[0] if redirects else response.url
+
+
+def build_page(
+    response: Response, *, source: str, via: Via, hints: Hints, fetched_at: datetime | None = None
+) -> FetchedPage:
+    return FetchedPage(
+        url=requested_url(response),
+        final_url=response.url,
+        status=response.status,
+        headers=header_dict(response),
+        fetched_at=fetched_at or utcnow(),
+        source=source,
+        discovered_via=via,
+        hint_title=hints.title,
+        hint_published_at=hints.published_at,
+        body_zstd=compress(response.body),
+    )
+
+
+def encoded_size(page: FetchedPage) -> int:
+    """Bytes the page takes on the topic: the JSON message, where the
+    compressed body is base64 (4/3 larger). This, not the compressed body
+    alone, is what Kafka's message limit applies to."""
+    return len(encode(page))
+
+
+def page_or_too_large(page: FetchedPage, max_message_bytes: int) -> FetchedPage | DeadLetter:
+    size = encoded_size(page)
+    if size <= max_message_bytes:
+        return page
+    return DeadLetter(
+        stage="crawl",
+        reason="too_large",
+        detail=f"page is {size} bytes as a message ({len(page.body_zstd)} compressed body), limit {max_message_bytes}",
+        url=page.final_url,
+        http_status=page.status,
+        source=page.source,
+    )
+
+
+def not_html(response: Response, *, source: str) -> DeadLetter:
+    content_type = response.headers.get(b"Content-Type")
+    shown = content_type.decode("latin-1") if content_type else "none"
+    return DeadLetter(
+        stage="crawl",
+        reason="not_html",
+        detail=f"content type {shown}, {len(response.body)} bytes",
+        url=response.url,
+        http_status=response.status,
+        source=source,
+    )
+
+
+def _is_size_limit(exc: BaseException) -> bool:
+    # Scrapy reports DOWNLOAD_MAXSIZE both while downloading
+    # (DownloadCancelledError) and while decompressing (IgnoreRequest)
+    return "max size" in str(exc)
+
+
+def is_robots_refusal(failure: Failure) -> bool:
+    return failure.check(IgnoreRequest) is not None and "robots.txt" in str(failure.value)
+
+
+def failure_record(failure: Failure, url: str, *, source: str, what: str = "page") -> DeadLetter | None:
+    """Dead letter for a request that produced no usable response, or None
+    for refusals that are policy rather than failure (robots.txt)."""
+    exc = failure.value
+    if failure.check(HttpError):
+        response = exc.response
+        return DeadLetter(
+            stage="crawl",
+            reason="http_error",
+            detail=f"{what}: HTTP {response.status} after retries",
+            url=url,
+            http_status=response.status,
+            source=source,
+        )
+    if _is_size_limit(exc):
+        return DeadLetter(stage="crawl", reason="too_large", detail=f"{what}: {exc}", url=url, source=source)
+    if failure.check(IgnoreRequest):
+        if is_robots_refusal(failure):
+            return None
+        return DeadLetter(stage="crawl", reason="fetch_failed", detail=f"{what}: ignored: {exc}", url=url, source=source)
+    kind = {
+        CannotResolveHostError: "DNS lookup failed",
+        DownloadConnectionRefusedError: "connection refused",
+        DownloadTimeoutError: "timed out",
+        DownloadCancelledError: "download cancelled",
+    }
+    label = next((text for cls, text in kind.items() if failure.check(cls)), type(exc).__name__)
+    return DeadLetter(
+        stage="crawl", reason="fetch_failed", detail=f"{what}: {label}: {exc}"[:2000], url=url, source=source
+    )

@@ -1,0 +1,193 @@
+"""The news spider: from each source's feeds, sitemaps and section pages to
+one ``FetchedPage`` per article (or a ``DeadLetter`` saying why not).
+
+It never stops on a bad page, feed or sitemap: every failure becomes a
+dead-letter record and the crawl goes on.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+
+import structlog
+from scrapy import Request, Spider
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from ingest.models import DeadLetter, FetchedPage
+from ingest.settings import Settings, get_settings
+
+from crawlers.discovery import (
+    ArticleLink,
+    DiscoveryError,
+    Hints,
+    is_robots_url,
+    parse_feed,
+    parse_sitemap,
+    section_links,
+    sitemaps_in_robots,
+)
+from crawlers.dupefilter import ARTICLE_META
+from crawlers.records import Via, build_page, failure_record, is_html, not_html, page_or_too_large
+from crawlers.sources import Source, load_sources
+
+log = structlog.get_logger(__name__)
+
+Record = FetchedPage | DeadLetter
+
+
+def _content_type(response: Response) -> str | None:
+    value = response.headers.get(b"Content-Type")
+    return value.decode("latin-1") if value else None
+
+
+class NewsSpider(Spider):
+    name = "news"
+    rasd: Settings
+    sources_by_name: dict[str, Source]
+
+    def __init__(self, sources: list[Source] | str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # `scrapy crawl news -a sources=path.yaml` passes a path
+        if isinstance(sources, str):
+            sources = load_sources(sources)
+        self.sources: list[Source] = list(sources or [])
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.rasd = crawler.settings.get("RASD_SETTINGS") or get_settings()
+        if not spider.sources and spider.rasd.sources_file:
+            spider.sources = load_sources(spider.rasd.sources_file)
+        if not spider.sources:
+            raise ValueError("NewsSpider needs sources: pass sources=[...] or set RASD_SOURCES_FILE")
+        spider.sources_by_name = {s.name: s for s in spider.sources}
+        return spider
+
+    # -- requests -------------------------------------------------------------
+
+    def _meta(self, source: Source, via: Via | None = None, **extra: Any) -> dict[str, Any]:
+        meta: dict[str, Any] = {"rasd_source": source.name, **extra}
+        if via:
+            meta["rasd_via"] = via
+        if source.download_delay_s is not None:
+            # a site's own delay is a fixed politeness promise: keep
+            # AutoThrottle from lowering it to the global floor
+            meta["autothrottle_dont_adjust_delay"] = True
+        return meta
+
+    def _source(self, response: Response) -> Source:
+        return self.sources_by_name[response.meta["rasd_source"]]
+
+    def article_request(self, source: Source, link: ArticleLink, via: Via) -> Request:
+        return Request(
+            link.url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            meta=self._meta(source, via, **{ARTICLE_META: True, "rasd_hints": link.hints}),
+        )
+
+    async def start(self) -> AsyncIterator[Request]:
+        for request in self.start_requests_for(self.sources):
+            yield request
+
+    def start_requests_for(self, sources: Iterable[Source]) -> Iterator[Request]:
+        for source in sources:
+            for url in source.feeds:
+                yield Request(url, callback=self.parse_feed, errback=self.listing_failed, meta=self._meta(source, listing="feed"))
+            for url in source.sitemaps:
+                if is_robots_url(url):
+                    yield Request(
+                        url, callback=self.parse_robots, errback=self.listing_failed, meta=self._meta(source, listing="robots.txt")
+                    )
+                else:
+                    yield self._sitemap_request(source, url)
+            for url in source.sections:
+                yield Request(
+                    url, callback=self.parse_section, errback=self.listing_failed, meta=self._meta(source, listing="section")
+                )
+
+    def _sitemap_request(self, source: Source, url: str) -> Request:
+        return Request(url, callback=self.parse_sitemap, errback=self.listing_failed, meta=self._meta(source, listing="sitemap"))
+
+    # -- listings -------------------------------------------------------------
+
+    def _listing_unreadable(self, response: Response, exc: Exception) -> DeadLetter:
+        what = response.meta["listing"]
+        log.warning("listing_unreadable", listing=what, url=response.url, error=str(exc))
+        self.crawler.stats.inc_value(f"rasd/listings_unreadable/{what}")
+        return DeadLetter(
+            stage="crawl",
+            reason="undecodable",
+            detail=f"{what} could not be parsed: {exc}"[:2000],
+            url=response.url,
+            http_status=response.status,
+            source=response.meta["rasd_source"],
+        )
+
+    def parse_feed(self, response: Response) -> Iterator[Request | Record]:
+        source = self._source(response)
+        try:
+            links = parse_feed(response.body, response.url, _content_type(response))
+        except DiscoveryError as exc:
+            yield self._listing_unreadable(response, exc)
+            return
+        self.crawler.stats.inc_value("rasd/links/feed", len(links))
+        for link in links:
+            yield self.article_request(source, link, "feed")
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        source = self._source(response)
+        urls = sitemaps_in_robots(response.body, response.url)
+        if not urls:
+            log.warning("robots_without_sitemaps", url=response.url)
+        for url in urls:
+            yield self._sitemap_request(source, url)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request | Record]:
+        source = self._source(response)
+        try:
+            content = parse_sitemap(response.body, response.url, max_size=self.rasd.crawl_max_page_bytes)
+        except DiscoveryError as exc:
+            yield self._listing_unreadable(response, exc)
+            return
+        for url in content.sitemaps:
+            yield self._sitemap_request(source, url)
+        self.crawler.stats.inc_value("rasd/links/sitemap", len(content.articles))
+        for link in content.articles:
+            yield self.article_request(source, link, "sitemap")
+
+    def parse_section(self, response: Response) -> Iterator[Request | Record]:
+        source = self._source(response)
+        if not is_html(_content_type(response), response):
+            yield self._listing_unreadable(response, ValueError("section page is not HTML"))
+            return
+        urls = list(section_links(response.text, response.url, same_site=source.owns_host, pattern=source.article_regex()))
+        self.crawler.stats.inc_value("rasd/links/section", len(urls))
+        for url in urls:
+            yield self.article_request(source, ArticleLink(url), "section")
+
+    def listing_failed(self, failure: Failure) -> Iterator[DeadLetter]:
+        request: Request = failure.request  # type: ignore[attr-defined]
+        what = request.meta.get("listing", "listing")
+        record = failure_record(failure, request.url, source=request.meta["rasd_source"], what=what)
+        if record is not None:
+            log.warning("listing_failed", listing=what, url=request.url, reason=record.reason, detail=record.detail)
+            yield record
+
+    # -- articles -------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterator[Record]:
+        source = response.meta["rasd_source"]
+        if not is_html(_content_type(response), response):
+            yield not_html(response, source=source)
+            return
+        hints: Hints = response.meta.get("rasd_hints") or Hints()
+        page = build_page(response, source=source, via=response.meta.get("rasd_via", "seed"), hints=hints)
+        yield page_or_too_large(page, self.rasd.kafka_max_message_bytes)
+
+    def article_failed(self, failure: Failure) -> Iterator[DeadLetter]:
+        request: Request = failure.request  # type: ignore[attr-defined]
+        record = failure_record(failure, request.url, source=request.meta["rasd_source"])
+        if record is not None:
+            yield record
