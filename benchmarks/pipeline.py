@@ -59,7 +59,6 @@ def _percentile(values: list[float], pct: float) -> float:
 def stage_by_stage(settings: Settings, articles, engine_url: str) -> dict:
     s = _fresh(settings.model_copy(update={"search_url": engine_url}), f"bench{uuid.uuid4().hex[:6]}")
     with DemoSite(articles=articles, faults=False) as site:
-        site.start(host="127.0.0.1", port=0)
         sources = [Source(name="bench", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
         t0 = time.monotonic()
         report = crawl(s, sources, CONCURRENT_REQUESTS=32, CONCURRENT_REQUESTS_PER_DOMAIN=16,
@@ -128,7 +127,6 @@ def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -
     poller = _SearchablePoller(engine_url, s.articles_alias, expected=len(articles))
     poller.start()
     with DemoSite(articles=articles, faults=False) as site:
-        site.start(host="127.0.0.1", port=0)
         urls = site.article_urls()
         sources = [Source(name="bench", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
         t0 = time.time()

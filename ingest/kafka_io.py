@@ -142,6 +142,10 @@ def make_consumer(settings: Settings, topic: str, group_id: str, client_id: str)
         client_id=client_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        # A crashed worker's partitions move to a live one after this long
+        # (kafka-python's default is 45 s).
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=3_000,
         max_poll_records=settings.batch_max_records,
         fetch_max_bytes=max(52_428_800, settings.kafka_max_message_bytes * 4),
         max_partition_fetch_bytes=settings.kafka_max_message_bytes + 64 * 1024,

@@ -118,7 +118,7 @@ def run_demo(settings: Settings) -> DemoReport:
                     indexed_this_run=stats.indexed,
                     documents=engine.count(settings.articles_alias),
                     arabic_analysis=engine.has_arabic_analysis(),
-                    sample_hits=[h.get("title") or h.get("url") for h in hits],
+                    sample_hits=[h["_source"].get("title") or h["_source"].get("url") for h in hits],
                 )
             )
         finally:

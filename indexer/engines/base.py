@@ -1,0 +1,110 @@
+"""What the indexer needs from a search engine, whatever its vendor.
+
+Elasticsearch and OpenSearch speak almost the same REST API but need
+different Python clients (each refuses the other's server), so each gets a
+thin adapter behind this interface; everything above it is shared.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+class EngineError(RuntimeError):
+    """A search engine request failed. ``retryable`` is True for overload
+    (429), server errors (5xx) and transport failures, i.e. when the same
+    request may succeed later; False for a request the engine refuses."""
+
+    def __init__(self, message: str, *, status: int | None, retryable: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class EngineUnavailable(EngineError):
+    """The engine could not be reached at all."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=None, retryable=True)
+
+
+def is_retryable_status(status: int | None) -> bool:
+    # None: no HTTP answer (refused, reset, timed out).
+    return status is None or status == 429 or status >= 500
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The engine's verdict on one document of a bulk request."""
+
+    id: str
+    ok: bool
+    status: int | None
+    reason: str | None = None
+    retryable: bool = False
+
+
+@dataclass
+class BulkOutcome:
+    items: list[ItemResult] = field(default_factory=list)
+    took_s: float = 0.0
+
+    @property
+    def succeeded(self) -> list[ItemResult]:
+        return [i for i in self.items if i.ok]
+
+    @property
+    def retryable(self) -> list[ItemResult]:
+        return [i for i in self.items if not i.ok and i.retryable]
+
+    @property
+    def rejected(self) -> list[ItemResult]:
+        return [i for i in self.items if not i.ok and not i.retryable]
+
+
+@runtime_checkable
+class SearchEngine(Protocol):
+    distribution: str  # "elasticsearch" | "opensearch"
+    version: str
+
+    def has_arabic_analysis(self) -> bool:
+        """True when the engine has the `arabic` analyzer and its filters."""
+        ...
+
+    def ensure_index(self, alias: str) -> str:
+        """Install or update the articles index template and create
+        ``<alias>-000001`` as write index behind ``alias`` if nothing is behind
+        it yet. Idempotent. Returns the concrete write index."""
+        ...
+
+    def bulk_index(self, alias: str, docs: Sequence[dict[str, Any]]) -> BulkOutcome:
+        """Index (create or overwrite) ``docs`` by their ``id``. Never raises for
+        engine-side failures: they are reported per document."""
+        ...
+
+    def refresh(self, alias: str) -> None: ...
+
+    def search(self, alias: str, query_text: str, size: int = 10) -> list[dict[str, Any]]:
+        """Full-text search over title and body (stemmed and normalized)."""
+        ...
+
+    def count(self, alias: str) -> int: ...
+
+    def get(self, alias: str, id: str) -> dict[str, Any] | None:
+        """The stored document with this id, or None."""
+        ...
+
+    def analyze(
+        self,
+        text: str,
+        *,
+        analyzer: str | None = None,
+        index: str | None = None,
+        tokenizer: str | None = None,
+        filters: Sequence[str | dict[str, Any]] = (),
+    ) -> list[str]:
+        """Tokens the engine produces for ``text``."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,246 @@
+"""The engine logic shared by both adapters. An adapter only maps a handful
+of REST calls onto its client and translates the client's exceptions into
+``EngineError``; index layout, bulk bookkeeping and queries live here."""
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import structlog
+
+from indexer import mapping
+from indexer.engines.base import BulkOutcome, EngineError, ItemResult, is_retryable_status
+
+log = structlog.get_logger(__name__)
+
+# Both engines refuse requests over http.max_content_length (100 MB by default);
+# smaller requests also keep one slow bulk from holding a batch for long.
+DEFAULT_BULK_MAX_BYTES = 16 * 1024 * 1024
+
+
+def error_reason(error: Any) -> str:
+    """One line from an engine error object: ``type: reason (caused by ...)``."""
+    if not isinstance(error, dict):
+        return str(error)
+    text = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+    cause = error.get("caused_by")
+    if isinstance(cause, dict):
+        text += f" (caused by {cause.get('type', 'error')}: {cause.get('reason', '')})"
+    return text
+
+
+def _chunks(docs: Sequence[dict[str, Any]], max_bytes: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for doc in docs:
+        doc_bytes = len(json.dumps(doc, ensure_ascii=False).encode("utf-8")) + 64
+        if chunk and size + doc_bytes > max_bytes:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(doc)
+        size += doc_bytes
+    if chunk:
+        yield chunk
+
+
+class ClientEngine(ABC):
+    """A ``SearchEngine`` on top of a vendor client."""
+
+    distribution: str
+
+    def __init__(self, info: dict[str, Any], *, bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES) -> None:
+        self.version: str = str(info.get("version", {}).get("number", "unknown"))
+        self._bulk_max_bytes = bulk_max_bytes
+        self._arabic: bool | None = None
+        self._filters: frozenset[str] | None = None
+
+    # -- the REST calls an adapter maps onto its client; all raise EngineError --
+    @abstractmethod
+    def _analyze(self, body: dict[str, Any], index: str | None) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _put_index_template(self, name: str, body: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def _get_alias(self, name: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _create_index(self, name: str, body: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def _put_mapping(self, index: str, body: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def _bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _refresh(self, index: str) -> None: ...
+
+    @abstractmethod
+    def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _count(self, index: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- analysis --
+    def analyze(
+        self,
+        text: str,
+        *,
+        analyzer: str | None = None,
+        index: str | None = None,
+        tokenizer: str | None = None,
+        filters: Sequence[str | dict[str, Any]] = (),
+    ) -> list[str]:
+        body: dict[str, Any] = {"text": text}
+        if analyzer:
+            body["analyzer"] = analyzer
+        if tokenizer:
+            body["tokenizer"] = tokenizer
+        if filters:
+            body["filter"] = list(filters)
+        return [t["token"] for t in self._analyze(body, index).get("tokens", [])]
+
+    def has_arabic_analysis(self) -> bool:
+        if self._arabic is None:
+            self._arabic = self._accepts(lambda: self.analyze("الأخبار", analyzer="arabic"))
+        return self._arabic
+
+    def available_filters(self) -> frozenset[str]:
+        """Which of the analysis chains' token filters this engine accepts,
+        found by asking it to run each one, not by vendor or version."""
+        if self._filters is None:
+            found = frozenset(
+                name
+                for name in mapping.CANDIDATE_FILTERS
+                if self._accepts(
+                    lambda name=name: self.analyze("x", tokenizer="standard", filters=[mapping.probe_definition(name)])
+                )
+            )
+            missing = [f for f in mapping.CANDIDATE_FILTERS if f not in found]
+            log.info(
+                "analysis_probe",
+                distribution=self.distribution,
+                version=self.version,
+                arabic_analyzer=self.has_arabic_analysis(),
+                missing_filters=missing,
+            )
+            self._filters = found
+        return self._filters
+
+    @staticmethod
+    def _accepts(call: Any) -> bool:
+        try:
+            call()
+        except EngineError as exc:
+            if exc.retryable:
+                raise
+            return False
+        return True
+
+    # -- index layout --
+    def ensure_index(self, alias: str) -> str:
+        self._put_index_template(mapping.template_name(alias), mapping.index_template(alias, self.available_filters()))
+        write_index = self._write_index(alias)
+        if write_index is None:
+            name = mapping.first_index(alias)
+            try:
+                self._create_index(name, {"aliases": {alias: {"is_write_index": True}}})
+                log.info("index_created", index=name, alias=alias, distribution=self.distribution)
+            except EngineError as exc:
+                # Another indexer won the race: fine, as long as the alias is there now.
+                if "resource_already_exists" not in str(exc):
+                    raise
+            write_index = self._write_index(alias)
+            if write_index is None:
+                raise EngineError(
+                    f"index {name} exists but is not behind alias {alias}: attach the alias or delete the index",
+                    status=None,
+                    retryable=False,
+                )
+        else:
+            # The template only shapes new indices; additive field changes
+            # reach the live write index this way. Analysis changes need a rollover.
+            try:
+                self._put_mapping(write_index, mapping.article_mappings())
+            except EngineError as exc:
+                if exc.retryable:
+                    raise
+                log.warning("write_index_mapping_differs", index=write_index, alias=alias, error=str(exc))
+        return write_index
+
+    def _write_index(self, alias: str) -> str | None:
+        try:
+            found = self._get_alias(alias)
+        except EngineError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        indices = sorted(found)
+        if not indices:
+            return None
+        if len(indices) == 1:
+            return indices[0]
+        for index in indices:
+            if found[index].get("aliases", {}).get(alias, {}).get("is_write_index"):
+                return index
+        raise EngineError(f"alias {alias} spans {indices} but none is the write index", status=None, retryable=False)
+
+    # -- documents --
+    def bulk_index(self, alias: str, docs: Sequence[dict[str, Any]]) -> BulkOutcome:
+        started = time.monotonic()
+        items: list[ItemResult] = []
+        for chunk in _chunks(docs, self._bulk_max_bytes):
+            items.extend(self._bulk_chunk(alias, chunk))
+        return BulkOutcome(items=items, took_s=time.monotonic() - started)
+
+    def _bulk_chunk(self, alias: str, chunk: list[dict[str, Any]]) -> list[ItemResult]:
+        operations: list[dict[str, Any]] = []
+        for doc in chunk:
+            # "index", not "create": a replayed message overwrites its document.
+            operations.append({"index": {"_index": alias, "_id": doc["id"]}})
+            operations.append(doc)
+        try:
+            response = self._bulk(operations)
+        except EngineError as exc:
+            if not exc.retryable and len(chunk) > 1:
+                # The engine refused the request as a whole: one document is
+                # the cause, so find it instead of failing the others.
+                return [item for doc in chunk for item in self._bulk_chunk(alias, [doc])]
+            return [ItemResult(doc["id"], False, exc.status, str(exc), exc.retryable) for doc in chunk]
+        results: list[ItemResult] = []
+        for doc, entry in zip(chunk, response.get("items", []), strict=True):
+            outcome = next(iter(entry.values()))
+            status = outcome.get("status")
+            if "error" in outcome or not (isinstance(status, int) and 200 <= status < 300):
+                results.append(
+                    ItemResult(doc["id"], False, status, error_reason(outcome.get("error")), is_retryable_status(status))
+                )
+            else:
+                results.append(ItemResult(doc["id"], True, status))
+        return results
+
+    def refresh(self, alias: str) -> None:
+        self._refresh(alias)
+
+    def search(self, alias: str, query_text: str, size: int = 10) -> list[dict[str, Any]]:
+        body = {
+            "size": size,
+            "query": {"multi_match": {"query": query_text, "fields": list(mapping.SEARCH_FIELDS)}},
+        }
+        return list(self._search(alias, body)["hits"]["hits"])
+
+    def count(self, alias: str) -> int:
+        return int(self._count(alias)["count"])
+
+    def get(self, alias: str, id: str) -> dict[str, Any] | None:
+        # A search, not GET /<alias>/_doc: after a rollover the alias spans
+        # several indices and a document GET through it is refused.
+        hits = self._search(alias, {"size": 1, "query": {"ids": {"values": [id]}}})["hits"]["hits"]
+        return dict(hits[0]["_source"]) if hits else None

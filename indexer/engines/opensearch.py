@@ -1,0 +1,82 @@
+"""OpenSearch adapter (``opensearch-py`` 3.x client)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import TransportError
+
+from indexer.engines.base import EngineError, EngineUnavailable, is_retryable_status
+from indexer.engines.common import DEFAULT_BULK_MAX_BYTES, ClientEngine, error_reason
+
+
+def _translate(exc: TransportError) -> EngineError:
+    # opensearch-py reports "no HTTP answer" as status "N/A".
+    if isinstance(exc, OSConnectionError) or not isinstance(exc.status_code, int):
+        return EngineUnavailable(f"opensearch unreachable: {exc.error}: {exc.info}")
+    info = exc.info if isinstance(exc.info, dict) else {}
+    reason = error_reason(info.get("error", exc.error))
+    status = exc.status_code
+    return EngineError(f"opensearch {status}: {reason}", status=status, retryable=is_retryable_status(status))
+
+
+class OpenSearchEngine(ClientEngine):
+    distribution = "opensearch"
+
+    def __init__(
+        self,
+        url: str,
+        info: dict[str, Any],
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 60.0,
+        bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES,
+    ) -> None:
+        super().__init__(info, bulk_max_bytes=bulk_max_bytes)
+        # Retries are the indexer's job; client-level retries would multiply them.
+        self._client = OpenSearch(
+            hosts=[url],
+            http_auth=(username, password or "") if username else None,
+            timeout=timeout_s,
+            max_retries=0,
+            retry_on_timeout=False,
+        )
+
+    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except TransportError as exc:
+            raise _translate(exc) from exc
+
+    def _analyze(self, body: dict[str, Any], index: str | None) -> dict[str, Any]:
+        return self._call(self._client.indices.analyze, index=index, body=body)
+
+    def _put_index_template(self, name: str, body: dict[str, Any]) -> None:
+        self._call(self._client.indices.put_index_template, name=name, body=body)
+
+    def _get_alias(self, name: str) -> dict[str, Any]:
+        return self._call(self._client.indices.get_alias, name=name)
+
+    def _create_index(self, name: str, body: dict[str, Any]) -> None:
+        self._call(self._client.indices.create, index=name, body=body)
+
+    def _put_mapping(self, index: str, body: dict[str, Any]) -> None:
+        self._call(self._client.indices.put_mapping, index=index, body=body)
+
+    def _bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call(self._client.bulk, body=operations)
+
+    def _refresh(self, index: str) -> None:
+        self._call(self._client.indices.refresh, index=index)
+
+    def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(self._client.search, index=index, body=body)
+
+    def _count(self, index: str) -> dict[str, Any]:
+        return self._call(self._client.count, index=index)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,168 @@
+"""The articles index: analysis, field mappings and the index template, from
+one source of truth shared by both engines.
+
+Two custom analyzers carry the Arabic handling:
+``rasd_ar_stem`` (recall for ordinary words) and ``rasd_ar_norm``
+(normalization only: names, phrases, alert rules). Each is a chain of token
+filters; a filter the engine does not have (the minimal Elasticsearch
+distribution lacks the analysis-common module) is left out of the chain, so
+the analyzer names, the mappings and the queries stay identical everywhere
+and only the quality of the Arabic matching degrades.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+ANALYZER_STEM = "rasd_ar_stem"
+ANALYZER_NORM = "rasd_ar_norm"
+STOP_FILTER = "rasd_ar_stop"
+
+TEMPLATE_VERSION = 1
+TEMPLATE_PRIORITY = 200
+
+# Custom filter definitions referenced by name in the chains below.
+CUSTOM_FILTERS: dict[str, dict[str, Any]] = {
+    STOP_FILTER: {"type": "stop", "stopwords": "_arabic_"},
+}
+
+# The Arabic stop list is written unnormalized (with hamza), so stop words
+# must be removed BEFORE arabic_normalization or they would no longer match.
+STEM_CHAIN: tuple[str, ...] = (
+    "lowercase",
+    "decimal_digit",
+    STOP_FILTER,
+    "arabic_normalization",
+    "persian_normalization",  # Persian yeh/keheh -> Arabic yeh/kaf
+    "arabic_stem",
+    "asciifolding",  # Qarabağ ~ qarabag
+)
+# No stemming and no stop words: exact names and phrases must survive.
+NORM_CHAIN: tuple[str, ...] = (
+    "lowercase",
+    "decimal_digit",
+    "arabic_normalization",
+    "persian_normalization",
+    "asciifolding",
+)
+
+CANDIDATE_FILTERS: tuple[str, ...] = tuple(dict.fromkeys(STEM_CHAIN + NORM_CHAIN))
+
+SEARCH_FIELDS: tuple[str, ...] = ("title^2", "title.norm^2", "body", "body.norm")
+
+
+def probe_definition(name: str) -> str | dict[str, Any]:
+    """How to name ``name`` inline in an ``_analyze`` request."""
+    return CUSTOM_FILTERS.get(name, name)
+
+
+def analysis_settings(available_filters: Collection[str]) -> dict[str, Any]:
+    """``index.analysis`` built from the filters the engine accepts."""
+    available = set(available_filters)
+    stem = [f for f in STEM_CHAIN if f in available]
+    norm = [f for f in NORM_CHAIN if f in available]
+    custom = {name: body for name, body in CUSTOM_FILTERS.items() if name in available and name in stem + norm}
+    analysis: dict[str, Any] = {
+        "analyzer": {
+            ANALYZER_STEM: {"type": "custom", "tokenizer": "standard", "filter": stem},
+            ANALYZER_NORM: {"type": "custom", "tokenizer": "standard", "filter": norm},
+        }
+    }
+    if custom:
+        analysis["filter"] = custom
+    return analysis
+
+
+def _keyword() -> dict[str, Any]:
+    return {"type": "keyword"}
+
+
+def _date(*, ignore_malformed: bool = False) -> dict[str, Any]:
+    field: dict[str, Any] = {"type": "date"}
+    if ignore_malformed:
+        field["ignore_malformed"] = True
+    return field
+
+
+def article_properties() -> dict[str, Any]:
+    """Field mappings of an indexed article (see ``indexer.documents``)."""
+    return {
+        # Short identifiers: no ignore_above, an immense value is a broken
+        # article and the engine's rejection sends it to the dead letters.
+        "id": _keyword(),
+        "url": _keyword(),
+        "fetched_url": _keyword(),
+        "source": _keyword(),
+        "domain": _keyword(),
+        "language": _keyword(),
+        "date_source": _keyword(),
+        # Page dates come from the wild: a bad one must not lose the article.
+        "published_at": _date(ignore_malformed=True),
+        "fetched_at": _date(),
+        "extracted_at": _date(),
+        "indexed_at": _date(),
+        "title": {
+            "type": "text",
+            "analyzer": ANALYZER_STEM,
+            "fields": {
+                "norm": {"type": "text", "analyzer": ANALYZER_NORM},
+                "keyword": {"type": "keyword", "ignore_above": 512},
+            },
+        },
+        # Offsets make highlighting of long bodies cheap. No keyword subfield:
+        # a body exceeds Lucene's 32 KiB term limit.
+        "body": {
+            "type": "text",
+            "analyzer": ANALYZER_STEM,
+            "index_options": "offsets",
+            "fields": {"norm": {"type": "text", "analyzer": ANALYZER_NORM}},
+        },
+        "description": {
+            "type": "text",
+            "analyzer": ANALYZER_STEM,
+            "fields": {"norm": {"type": "text", "analyzer": ANALYZER_NORM}},
+        },
+        "author": {
+            "type": "text",
+            "analyzer": ANALYZER_NORM,
+            "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},
+        },
+    }
+
+
+def article_mappings() -> dict[str, Any]:
+    # dynamic false: unknown fields stay in _source but never grow the mapping.
+    return {"dynamic": False, "properties": article_properties()}
+
+
+def template_name(alias: str) -> str:
+    return f"{alias}-template"
+
+
+def index_pattern(alias: str) -> str:
+    return f"{alias}-*"
+
+
+def first_index(alias: str) -> str:
+    # Numbered like rollover names it, so a later rollover continues the series.
+    return f"{alias}-000001"
+
+
+def index_template(alias: str, available_filters: Collection[str]) -> dict[str, Any]:
+    """Body of ``PUT _index_template/<alias>-template``."""
+    return {
+        "index_patterns": [index_pattern(alias)],
+        "priority": TEMPLATE_PRIORITY,
+        "template": {
+            "settings": {
+                "index": {
+                    "number_of_shards": 1,
+                    # 0 replicas on one node (green), 1 as soon as there are two.
+                    "auto_expand_replicas": "0-1",
+                    "analysis": analysis_settings(available_filters),
+                }
+            },
+            "mappings": article_mappings(),
+        },
+        "_meta": {"managed_by": "rasd", "template_version": TEMPLATE_VERSION},
+    }
