@@ -7,6 +7,17 @@ import sys
 import structlog
 
 
+class _CurrentStderrLogger:
+    """Writes each line to whatever ``sys.stderr`` is *now*: structlog's
+    PrintLogger binds the stream once, which breaks after a CLI runner or a
+    test harness swaps and closes it."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
     # kafka-python and the search clients are chatty at INFO
@@ -21,6 +32,6 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=lambda *args: _CurrentStderrLogger(),
         cache_logger_on_first_use=False,
     )
