@@ -23,6 +23,9 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     # kafka-python and the search clients are chatty at INFO
     for noisy in ("kafka", "elastic_transport", "opensearch", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The group's first assignment runs before topic metadata arrives and
+    # warns about it; the next rebalance (milliseconds later) is complete.
+    logging.getLogger("kafka.coordinator.assignors").setLevel(logging.ERROR)
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
