@@ -36,17 +36,7 @@ from ingest.worker import run_ingest
 
 
 def _fresh(settings: Settings, tag: str) -> Settings:
-    s = settings.model_copy(
-        update={
-            "topic_pages": f"{tag}.pages",
-            "topic_articles": f"{tag}.articles",
-            "topic_dead_letters": f"{tag}.dead-letters",
-            "ingest_group_id": f"{tag}-ingest",
-            "indexer_group_id": f"{tag}-indexer",
-            "articles_alias": f"{tag}-articles",
-            "crawl_download_delay_s": 0.0,
-        }
-    )
+    s = settings.namespaced(tag).model_copy(update={"crawl_download_delay_s": 0.0})
     ensure_topics(s)
     return s
 

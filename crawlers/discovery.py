@@ -21,6 +21,8 @@ from parsel import Selector
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
+from ingest.dates import parse_iso_datetime
+
 
 class DiscoveryError(ValueError):
     """A feed or sitemap body could not be read as one."""
@@ -102,19 +104,8 @@ def _first_alternate(links: Iterable[dict[str, Any]]) -> str | None:
 # -- sitemaps --------------------------------------------------------------
 
 
-def parse_w3c_datetime(value: str | None) -> datetime | None:
-    """Sitemap dates are W3C datetimes: a date, or a date and time with
-    offset. A date or time without offset is taken as UTC."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+# Sitemap dates are W3C datetimes, a profile of ISO 8601.
+parse_w3c_datetime = parse_iso_datetime
 
 
 class NewsSitemap(Sitemap):

@@ -4,12 +4,11 @@ Pure functions of a ``FetchedPage``: the ingest worker runs them on pages from
 Kafka, and re-running them on stored pages later gives the same documents."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import py3langid
 import trafilatura
 from w3lib.encoding import html_to_unicode
 
+from ingest.dates import parse_iso_datetime
 from ingest.identity import canonical_url, document_id, domain_of
 from ingest.models import Article, DeadLetterReason, FetchedPage, utcnow
 
@@ -49,16 +48,6 @@ def detect_language(text: str) -> str | None:
     return lang
 
 
-def _parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
 def _same_site(a: str, b: str) -> bool:
     return domain_of(a) == domain_of(b)
 
@@ -94,7 +83,7 @@ def extract_article(page: FetchedPage, *, min_chars: int) -> Article:
         raise ExtractionError("empty_extraction", f"{len(body)} characters of text (minimum {min_chars})")
 
     canonical = doc.url if doc is not None and doc.url and _same_site(doc.url, page.final_url) else page.final_url
-    published = _parse_date(doc.date if doc is not None else None)
+    published = parse_iso_datetime(doc.date if doc is not None else None)
     date_source = "page"
     if published is None:
         published, date_source = page.hint_published_at, "feed" if page.hint_published_at else "none"

@@ -65,6 +65,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    def namespaced(self, tag: str) -> "Settings":
+        """A copy whose topics, consumer groups and index alias carry ``tag``:
+        a test or benchmark run on a shared stack that sees no one else's data."""
+        return self.model_copy(
+            update={
+                "topic_pages": f"{tag}.pages",
+                "topic_articles": f"{tag}.articles",
+                "topic_dead_letters": f"{tag}.dead-letters",
+                "ingest_group_id": f"{tag}-ingest",
+                "indexer_group_id": f"{tag}-indexer",
+                "articles_alias": f"{tag}-articles",
+            }
+        )
+
     @field_validator("sources_file", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:

@@ -141,10 +141,10 @@ def check(
 def demo_site(port: Annotated[Optional[int], typer.Option(help="port (default: RASD_DEMO_SITE_PORT)")] = None,
               host: str = "127.0.0.1") -> None:
     """Serve the bundled demo Arabic news site until interrupted."""
-    from rasd.demo import serve_demo_site
+    from deploy.demo_site.server import serve
 
     settings = _settings()
-    serve_demo_site(host, port if port is not None else settings.demo_site_port)
+    serve(host, port if port is not None else settings.demo_site_port)
 
 
 @app.command()

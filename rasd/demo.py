@@ -4,7 +4,6 @@ the report can count each; in production they are separate long-running
 services (docker-compose.yml)."""
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -64,18 +63,6 @@ class DemoReport:
 
 def _demo_sources(site: DemoSite) -> list[Source]:
     return [Source(name="demo", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
-
-
-def serve_demo_site(host: str, port: int) -> None:
-    site = DemoSite()
-    url = site.start(host=host, port=port)
-    log.info("demo_site_serving", url=url)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        site.stop()
 
 
 def run_demo(settings: Settings) -> DemoReport:

@@ -72,17 +72,18 @@ def settings(stack_settings: Settings, kafka_bootstrap: str, opensearch_url: str
     from ingest.kafka_io import ensure_topics
 
     tag = f"t{uuid.uuid4().hex[:8]}"
-    s = stack_settings.model_copy(
-        update={
-            "kafka_bootstrap_servers": kafka_bootstrap,
-            "topic_pages": f"{tag}.pages",
-            "topic_articles": f"{tag}.articles",
-            "topic_dead_letters": f"{tag}.dead-letters",
-            "ingest_group_id": f"{tag}-ingest",
-            "indexer_group_id": f"{tag}-indexer",
-            "articles_alias": f"{tag}-articles",
-            "search_url": opensearch_url,
-        }
+    s = stack_settings.namespaced(tag).model_copy(
+        update={"kafka_bootstrap_servers": kafka_bootstrap, "search_url": opensearch_url}
     )
     ensure_topics(s)
     return s
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Iterator[None]:
+    """Commands under test configure structlog globally (level filter,
+    renderer); undo that so each test starts from structlog's defaults."""
+    import structlog
+
+    yield
+    structlog.reset_defaults()

@@ -42,17 +42,8 @@ def site():
 @pytest.fixture(scope="module")
 def pipeline_settings(stack_settings):
     tag = f"e2e{uuid.uuid4().hex[:8]}"
-    settings = stack_settings.model_copy(
-        update={
-            "topic_pages": f"{tag}.pages",
-            "topic_articles": f"{tag}.articles",
-            "topic_dead_letters": f"{tag}.dead-letters",
-            "ingest_group_id": f"{tag}-ingest",
-            "indexer_group_id": None,
-            "articles_alias": f"{tag}-articles",
-            "crawl_download_delay_s": 0.0,
-        }
-    )
+    # indexer_group_id None: each engine's indexer gets its own group
+    settings = stack_settings.namespaced(tag).model_copy(update={"indexer_group_id": None, "crawl_download_delay_s": 0.0})
     ensure_topics(settings)
     return settings
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import struct
+import signal
 import threading
 import time
 import zlib
@@ -388,11 +389,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-faults", action="store_true", help="leave out the 500/PDF/empty fault URLs")
     args = parser.parse_args(argv)
     articles = generate_articles(args.articles) if args.articles else None
-    site = DemoSite(articles, faults=not args.no_faults)
-    base_url = site.start(args.host, args.port)
+    serve(args.host, args.port, articles, faults=not args.no_faults)
+
+
+def serve(host: str, port: int, articles: list[DemoArticle] | None = None, faults: bool = True) -> None:
+    """Serve the site in the foreground until interrupted (SIGINT/SIGTERM)."""
+    site = DemoSite(articles, faults=faults)
+    base_url = site.start(host, port)
     print(f"demo site: {base_url}/  feed: {site.feed_url}  sitemap: {site.sitemap_url}", flush=True)
+    stopped = threading.Event()
+    # Containers stop services with SIGTERM; end as cleanly as on Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        threading.Event().wait()
+        stopped.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -17,14 +17,9 @@ def _free_port() -> int:
 @pytest.fixture
 def demo_settings(stack_settings):
     tag = f"demo{uuid.uuid4().hex[:8]}"
-    return stack_settings.model_copy(
+    return stack_settings.namespaced(tag).model_copy(
         update={
-            "topic_pages": f"{tag}.pages",
-            "topic_articles": f"{tag}.articles",
-            "topic_dead_letters": f"{tag}.dead-letters",
-            "ingest_group_id": f"{tag}-ingest",
             "indexer_group_id": None,
-            "articles_alias": f"{tag}-articles",
             "demo_site_port": _free_port(),
             "sources_file": None,
             "crawl_download_delay_s": 0.0,
