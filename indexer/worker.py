@@ -113,7 +113,11 @@ class _BatchIndexer:
 
     def _index_with_retries(self, docs: list[dict[str, Any]]) -> list[ItemResult]:
         """Index ``docs``; return the permanently rejected ones. Raise
-        ``IndexingStalled`` if some stay retryable after every attempt."""
+        ``IndexingStalled`` if some stay retryable after every attempt.
+
+        Hand-written rather than tenacity: each attempt re-sends only the
+        documents that failed retryably last time, and rejected ones leave the
+        loop for the dead-letter topic; a whole-call retry would re-send all."""
         settings = self._settings
         rejected: list[ItemResult] = []
         pending = docs

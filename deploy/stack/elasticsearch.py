@@ -2,12 +2,16 @@
 analysis-common/percolator), run with a Java 21+ runtime.
 
 Elasticsearch refuses to run as root: when we are root it runs as an
-unprivileged user, with its config copy, data, logs and temp folders
-owned by that user."""
+unprivileged user. That user may not be able to reach the checkout (CI
+clones into private 0700 folders), so then the server's files - a copy of
+the distribution, its config, data, logs and temp folders - live in a
+runtime folder under the system temp directory, owned by that user."""
 from __future__ import annotations
 
 import grp
+import hashlib
 import os
+import tempfile
 import pwd
 import shutil
 from pathlib import Path
@@ -55,6 +59,36 @@ def _drop_privileges_prefix() -> tuple[list[str], tuple[int, int] | None]:
     return [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"], (uid, gid)
 
 
+def runtime_root(state: Path) -> Path:
+    """Where the server's own files live: the state folder, or when running
+    as root a per-stack folder under the temp directory that the
+    unprivileged user can always reach."""
+    if os.geteuid() != 0:
+        return state
+    digest = hashlib.sha256(str(state.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"rasd-elasticsearch-{digest}"
+
+
+def _check_traversable(path: Path) -> None:
+    for parent in path.parents:
+        if parent == Path(parent.anchor):
+            break
+        if not parent.stat().st_mode & 0o001:
+            raise StackError(f"{parent} is not traversable by {UNPRIVILEGED_USER}; Elasticsearch cannot reach {path}")
+
+
+def _install_home(home: Path, root: Path) -> Path:
+    """The distribution the server runs from: the cache itself, or a copy in
+    the runtime folder when that is elsewhere (refreshed on version change)."""
+    target = root / home.name
+    if not target.exists():
+        partial = root / f".{home.name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(home, partial, symlinks=True)
+        partial.rename(target)
+    return target
+
+
 def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
     os.chown(root, *owner)
     for dirpath, dirnames, filenames in os.walk(root):
@@ -72,38 +106,40 @@ class ElasticsearchService:
         return f"http://127.0.0.1:{settings.stack_elasticsearch_port}"
 
     def log_files(self, state: Path) -> list[Path]:
-        return [state / "console.log", state / "logs" / f"{CLUSTER_NAME}.log"]
+        return [state / "console.log", runtime_root(state) / "logs" / f"{CLUSTER_NAME}.log"]
+
+    def data_dirs(self, state: Path) -> list[Path]:
+        return [state, runtime_root(state)]
 
     def prepare(self, settings: Settings, cache: Path, state: Path) -> Launch:
         jdk = find_jdk(MIN_JAVA)
-        home = elasticsearch_home(cache)
         prefix, owner = _drop_privileges_prefix()
-        conf, data, logs, tmp = state / "config", state / "data", state / "logs", state / "tmp"
+        root = runtime_root(state)
+        root.mkdir(mode=0o755, parents=True, exist_ok=True)
+        home = elasticsearch_home(cache)
+        if root != state:
+            _check_traversable(root)
+            home = _install_home(home, root)
+        conf, data, logs, tmp = root / "config", root / "data", root / "logs", root / "tmp"
         if not conf.exists():
             # ES writes its keystore into the config folder: use a private copy
             shutil.copytree(home / "config", conf)
         for d in (data, logs, tmp):
             d.mkdir(parents=True, exist_ok=True)
         if owner:
-            _chown_tree(state, owner)
-            # the unprivileged user must reach the state folder through its parents
-            for parent in state.parents:
-                if parent == Path(parent.anchor):
-                    break
-                mode = parent.stat().st_mode
-                if not mode & 0o001:
-                    raise StackError(f"{parent} is not traversable by {UNPRIVILEGED_USER}; Elasticsearch cannot reach {state}")
+            for d in (conf, data, logs, tmp):
+                _chown_tree(d, owner)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("ES_", "JAVA_"))},
             "ES_JAVA_HOME": str(jdk.home),
             "ES_PATH_CONF": str(conf),
             "ES_TMPDIR": str(tmp),
             "ES_JAVA_OPTS": JAVA_OPTS,
-            "HOME": str(state),
+            "HOME": str(root),
         }
         args = [f"-E{k}={v}" for k, v in es_settings(settings, data, logs).items()]
         argv = [*prefix, str(home / "bin" / "elasticsearch"), *args]
-        return Launch(argv=argv, cwd=state, env=env)
+        return Launch(argv=argv, cwd=root, env=env)
 
     def healthy(self, settings: Settings) -> bool:
         return cluster_yellow(self.endpoint(settings), timeout_s=2)

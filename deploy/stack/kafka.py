@@ -79,6 +79,9 @@ class KafkaService:
     def log_files(self, state: Path) -> list[Path]:
         return [state / "console.log", state / "logs" / "server.log"]
 
+    def data_dirs(self, state: Path) -> list[Path]:
+        return [state]
+
     def prepare(self, settings: Settings, cache: Path, state: Path) -> Launch:
         java = str(find_jdk(MIN_JAVA).java)
         cp = classpath(kafka_lib(cache))

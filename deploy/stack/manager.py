@@ -240,4 +240,5 @@ def wipe(settings: Settings, services: Sequence[str] = ALL_SERVICES) -> None:
     for s in _check(services):
         if _running_pid(settings, s) is not None:
             raise StackError(f"{s} is running; stop it before wiping its data")
-        shutil.rmtree(state_dir(settings, s), ignore_errors=True)
+        for folder in SERVICES[s].data_dirs(state_dir(settings, s)):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -45,6 +45,9 @@ class OpenSearchService:
     def log_files(self, state: Path) -> list[Path]:
         return [state / "console.log", state / "logs" / f"{CLUSTER_NAME}.log"]
 
+    def data_dirs(self, state: Path) -> list[Path]:
+        return [state]
+
     def prepare(self, settings: Settings, cache: Path, state: Path) -> Launch:
         java = str(find_jdk(MIN_JAVA).java)
         conf, logs, data = state / "config", state / "logs", state / "data"

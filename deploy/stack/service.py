@@ -33,6 +33,10 @@ class Service(Protocol):
         """Files worth showing when the server dies during start-up."""
         ...
 
+    def data_dirs(self, state: Path) -> list[Path]:
+        """Every folder holding this server's data (removed by ``wipe``)."""
+        ...
+
     def healthy(self, settings: Settings) -> bool:
         """Cheap check that the server answers and is usable."""
         ...

@@ -60,3 +60,23 @@ def test_elasticsearch_settings_use_the_configured_ports_and_no_security(tmp_pat
     assert es["discovery.type"] == "single-node"
     assert es["xpack.security.enabled"] == "false"
     assert es["path.data"] == str(tmp_path / "d")
+
+
+def test_elasticsearch_files_stay_in_the_state_folder_when_not_root(tmp_path, monkeypatch):
+    from deploy.stack import elasticsearch
+
+    monkeypatch.setattr(elasticsearch.os, "geteuid", lambda: 1000)
+    assert elasticsearch.runtime_root(tmp_path / "state") == tmp_path / "state"
+
+
+def test_elasticsearch_files_move_to_a_stable_temp_folder_when_root(tmp_path, monkeypatch):
+    # CI may clone into a 0700 folder that the unprivileged user cannot enter
+    import tempfile
+
+    from deploy.stack import elasticsearch
+
+    monkeypatch.setattr(elasticsearch.os, "geteuid", lambda: 0)
+    one = elasticsearch.runtime_root(tmp_path / "a" / "state")
+    assert one.parent == Path(tempfile.gettempdir())
+    assert one == elasticsearch.runtime_root(tmp_path / "a" / "state")
+    assert one != elasticsearch.runtime_root(tmp_path / "b" / "state")
