@@ -138,6 +138,9 @@ class ElasticsearchService:
             "HOME": str(root),
         }
         args = [f"-E{k}={v}" for k, v in es_settings(settings, data, logs).items()]
+        # The manager recognises its own server by the state folder on the
+        # command line; with the runtime folder elsewhere, name it explicitly.
+        args.append(f"-Enode.attr.rasd_state={state}")
         argv = [*prefix, str(home / "bin" / "elasticsearch"), *args]
         return Launch(argv=argv, cwd=root, env=env)
 
