@@ -21,8 +21,12 @@ class _CurrentStderrLogger:
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
     # kafka-python and the search clients are chatty at INFO
-    for noisy in ("kafka", "elastic_transport", "opensearch", "urllib3"):
+    for noisy in ("kafka", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The search clients log every non-2xx answer (an expected 404 on a
+    # missing alias included); the adapters raise on real failures anyway.
+    for client in ("elastic_transport", "opensearch"):
+        logging.getLogger(client).setLevel(logging.ERROR)
     # The group's first assignment runs before topic metadata arrives and
     # warns about it; the next rebalance (milliseconds later) is complete.
     logging.getLogger("kafka.coordinator.assignors").setLevel(logging.ERROR)
