@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import structlog
@@ -57,36 +57,44 @@ class ClientEngine(ABC):
         self._arabic: bool | None = None
         self._filters: frozenset[str] | None = None
 
-    # -- the REST calls an adapter maps onto its client; all raise EngineError --
-    @abstractmethod
-    def _analyze(self, body: dict[str, Any], index: str | None) -> dict[str, Any]: ...
+    # Both vendor clients expose the same REST methods under the same names;
+    # an adapter only says how to call one (error translation, response
+    # unwrapping) and how its bulk call takes the operations.
+    _client: Any
 
     @abstractmethod
-    def _put_index_template(self, name: str, body: dict[str, Any]) -> None: ...
-
-    @abstractmethod
-    def _get_alias(self, name: str) -> dict[str, Any]: ...
-
-    @abstractmethod
-    def _create_index(self, name: str, body: dict[str, Any]) -> None: ...
-
-    @abstractmethod
-    def _put_mapping(self, index: str, body: dict[str, Any]) -> None: ...
+    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """Call a client method; raise EngineError on failure; return the body."""
 
     @abstractmethod
     def _bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]: ...
 
-    @abstractmethod
-    def _refresh(self, index: str) -> None: ...
+    def _analyze(self, body: dict[str, Any], index: str | None) -> dict[str, Any]:
+        return self._call(self._client.indices.analyze, index=index, body=body)
 
-    @abstractmethod
-    def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]: ...
+    def _put_index_template(self, name: str, body: dict[str, Any]) -> None:
+        self._call(self._client.indices.put_index_template, name=name, body=body)
 
-    @abstractmethod
-    def _count(self, index: str) -> dict[str, Any]: ...
+    def _get_alias(self, name: str) -> dict[str, Any]:
+        return self._call(self._client.indices.get_alias, name=name)
 
-    @abstractmethod
-    def close(self) -> None: ...
+    def _create_index(self, name: str, body: dict[str, Any]) -> None:
+        self._call(self._client.indices.create, index=name, body=body)
+
+    def _put_mapping(self, index: str, body: dict[str, Any]) -> None:
+        self._call(self._client.indices.put_mapping, index=index, body=body)
+
+    def _refresh(self, index: str) -> None:
+        self._call(self._client.indices.refresh, index=index)
+
+    def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(self._client.search, index=index, body=body)
+
+    def _count(self, index: str) -> dict[str, Any]:
+        return self._call(self._client.count, index=index)
+
+    def close(self) -> None:
+        self._client.close()
 
     # -- analysis --
     def analyze(

@@ -51,32 +51,5 @@ class OpenSearchEngine(ClientEngine):
         except TransportError as exc:
             raise _translate(exc) from exc
 
-    def _analyze(self, body: dict[str, Any], index: str | None) -> dict[str, Any]:
-        return self._call(self._client.indices.analyze, index=index, body=body)
-
-    def _put_index_template(self, name: str, body: dict[str, Any]) -> None:
-        self._call(self._client.indices.put_index_template, name=name, body=body)
-
-    def _get_alias(self, name: str) -> dict[str, Any]:
-        return self._call(self._client.indices.get_alias, name=name)
-
-    def _create_index(self, name: str, body: dict[str, Any]) -> None:
-        self._call(self._client.indices.create, index=name, body=body)
-
-    def _put_mapping(self, index: str, body: dict[str, Any]) -> None:
-        self._call(self._client.indices.put_mapping, index=index, body=body)
-
     def _bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
         return self._call(self._client.bulk, body=operations)
-
-    def _refresh(self, index: str) -> None:
-        self._call(self._client.indices.refresh, index=index)
-
-    def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call(self._client.search, index=index, body=body)
-
-    def _count(self, index: str) -> dict[str, Any]:
-        return self._call(self._client.count, index=index)
-
-    def close(self) -> None:
-        self._client.close()
