@@ -14,4 +14,4 @@ test: setup
 
 ## Pipeline benchmark on a generated 1,000-article copy of the demo site.
 bench: setup
-	.venv/bin/python benchmarks/pipeline.py
+	.venv/bin/rasd bench

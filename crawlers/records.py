@@ -16,29 +16,20 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from ingest.content_types import is_html_type
 from ingest.kafka_io import encode
 from ingest.models import DeadLetter, FetchedPage, compress, utcnow
 
 from crawlers.discovery import Hints
 
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 Via = Literal["feed", "sitemap", "section", "seed"]
-
-
-def media_type(content_type: str | None) -> str | None:
-    """``text/html; charset=windows-1256`` -> ``text/html``."""
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
 
 
 def is_html(content_type: str | None, response: Response | None = None) -> bool:
     """HTML by its declared type; with no Content-Type at all, trust
     Scrapy's sniffing (an HtmlResponse) rather than dropping the page."""
-    kind = media_type(content_type)
-    if kind is None:
-        return isinstance(response, HtmlResponse)
-    return kind in HTML_TYPES
+    declared = is_html_type(content_type)
+    return isinstance(response, HtmlResponse) if declared is None else declared
 
 
 def header_dict(response: Response) -> dict[str, str]:

@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 
 from ingest.settings import Settings
 
+from crawlers.pipelines import PAGES_STAT
 from crawlers.sources import Source
 
 log = structlog.get_logger(__name__)
@@ -65,7 +66,7 @@ class CrawlReport(BaseModel):
             elapsed_s=float(stats.get("elapsed_time_seconds") or 0.0),
             requests=int(stats.get("downloader/request_count", 0)),
             responses_by_status={int(k[len(prefix_status):]): int(v) for k, v in stats.items() if k.startswith(prefix_status)},
-            pages_published=int(stats.get("rasd/pages_published", 0)),
+            pages_published=int(stats.get(PAGES_STAT, 0)),
             dead_letters={k[len(prefix_dead):]: int(v) for k, v in stats.items() if k.startswith(prefix_dead)},
             robots_forbidden=int(stats.get("robotstxt/forbidden", 0)),
             duplicate_articles=int(stats.get("rasd/duplicate_articles", 0)),

@@ -10,7 +10,7 @@ import threading
 
 from ingest.logs import configure_logging
 from ingest.settings import Settings
-from indexer.engines.detect import open_engine
+from indexer.engines.detect import open_configured_engine
 from indexer.worker import run_indexer
 
 
@@ -25,12 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     # SIGTERM finishes the batch in flight, commits it, then exits.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    engine = open_engine(
-        settings.search_url,
-        settings.search_username,
-        settings.search_password,
-        timeout_s=settings.search_request_timeout_s,
-    )
+    engine = open_configured_engine(settings)
     try:
         stats = run_indexer(settings, engine, stop=stop, idle_exit_s=args.idle_exit_s, max_batches=args.max_batches)
     finally:

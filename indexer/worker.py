@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from kafka.consumer.fetcher import ConsumerRecord
 
-from ingest.kafka_io import ContractError, Publisher, decode, make_consumer, make_producer, run_batches
+from ingest.kafka_io import ContractError, Publisher, excerpt, decode, make_consumer, make_producer, run_batches
 from ingest.models import Article, DeadLetter, utcnow
 from ingest.settings import Settings
 from indexer.documents import id_problem, to_document
@@ -46,12 +46,6 @@ def group_id(settings: Settings, engine: SearchEngine) -> str:
     return settings.indexer_group_id or f"rasd-indexer-{engine.distribution}"
 
 
-def _excerpt(raw: bytes | None) -> str | None:
-    if raw is None:
-        return None
-    return raw[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace")[:_EXCERPT_CHARS]
-
-
 class _BatchIndexer:
     def __init__(self, settings: Settings, engine: SearchEngine, publisher: Publisher, stats: IndexerStats) -> None:
         self._settings = settings
@@ -71,7 +65,7 @@ class _BatchIndexer:
                 if problem:
                     raise ContractError(problem)
             except ContractError as exc:
-                dead.append(self._dead_letter(record, "invalid_message", str(exc), excerpt=_excerpt(record.value)))
+                dead.append(self._dead_letter(record, "invalid_message", str(exc), excerpt=excerpt(record.value)))
                 continue
             # A batch may hold several versions of one article (re-fetches):
             # the last one read is the newest.
@@ -198,19 +192,23 @@ def run_indexer(
     stats = IndexerStats()
 
     publisher = Publisher(make_producer(settings, client_id=f"rasd-indexer-{engine.distribution}-dlq"))
-    consumer = make_consumer(settings, settings.topic_articles, group, client_id=f"rasd-indexer-{engine.distribution}")
+    failed = True
     try:
-        run_batches(
-            consumer,
-            _BatchIndexer(settings, engine, publisher, stats),
-            poll_timeout_ms=settings.consumer_poll_timeout_ms,
-            stop=stop,
-            idle_exit_s=idle_exit_s,
-            max_batches=max_batches,
-            until_end=until_end,
-        )
+        consumer = make_consumer(settings, settings.topic_articles, group, client_id=f"rasd-indexer-{engine.distribution}")
+        try:
+            run_batches(
+                consumer,
+                _BatchIndexer(settings, engine, publisher, stats),
+                poll_timeout_ms=settings.consumer_poll_timeout_ms,
+                stop=stop,
+                idle_exit_s=idle_exit_s,
+                max_batches=max_batches,
+                until_end=until_end,
+            )
+            failed = False
+        finally:
+            consumer.close(autocommit=False)
     finally:
-        consumer.close(autocommit=False)
-        publisher.close()
+        publisher.close(flush=not failed)
     log.info("indexer_stop", engine=engine.distribution, **stats.__dict__)
     return stats

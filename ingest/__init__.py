@@ -1,2 +1,2 @@
-"""Rasd's shared core: topic contracts, settings, Kafka helpers, Arabic text
-normalization and the extraction stage."""
+"""Rasd's shared core: topic contracts, settings, Kafka helpers, identity,
+and the extraction stage (the ingest worker)."""

@@ -8,11 +8,11 @@ import py3langid
 import trafilatura
 from w3lib.encoding import html_to_unicode
 
+from ingest.content_types import is_html_type
 from ingest.dates import parse_iso_datetime
 from ingest.identity import canonical_url, document_id, domain_of
 from ingest.models import Article, DeadLetterReason, FetchedPage, utcnow
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 # htmldate returns days only by default; monitoring needs the time of day too.
 _DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True, "extensive_search": False}
 
@@ -29,9 +29,7 @@ class ExtractionError(Exception):
 def is_html(content_type: str | None) -> bool:
     # A missing header is common on small sites; the body sniffing in
     # decode_html copes, so only an explicit non-HTML type is refused.
-    if not content_type:
-        return True
-    return content_type.split(";", 1)[0].strip().lower() in HTML_TYPES
+    return is_html_type(content_type) is not False
 
 
 def decode_html(body: bytes, content_type: str | None) -> str:

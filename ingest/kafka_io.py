@@ -24,6 +24,21 @@ log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
+# Room for the record's key, headers and batch framing on top of the value.
+_RECORD_OVERHEAD_BYTES = 64 * 1024
+
+
+def max_record_bytes(settings: Settings) -> int:
+    """The size every Kafka limit is set to (topic, producer request, consumer
+    fetch), so a value within ``kafka_max_message_bytes`` always fits."""
+    return settings.kafka_max_message_bytes + _RECORD_OVERHEAD_BYTES
+
+
+def excerpt(raw: bytes | None, limit: int = 200) -> str | None:
+    """The start of an unreadable message, for a dead letter."""
+    return None if raw is None else raw[:limit].decode("utf-8", errors="replace")
+
+
 class ContractError(ValueError):
     """A message on a topic does not match the topic's contract."""
 
@@ -56,7 +71,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
                 name=t,
                 num_partitions=settings.topic_partitions,
                 replication_factor=1,
-                topic_configs={"max.message.bytes": str(settings.kafka_max_message_bytes + 64 * 1024)},
+                topic_configs={"max.message.bytes": str(max_record_bytes(settings))},
             )
             for t in wanted
             if t not in existing
@@ -95,7 +110,7 @@ def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
         acks="all",
         linger_ms=20,
         compression_type="gzip",
-        max_request_size=settings.kafka_max_message_bytes + 64 * 1024,
+        max_request_size=max_record_bytes(settings),
         retries=10,
     )
 
@@ -110,7 +125,10 @@ class Publisher:
         self._lock = threading.Lock()
 
     def send(self, topic: str, model: BaseModel, key: str | None = None) -> None:
-        future = self._producer.send(topic, value=encode(model), key=key.encode() if key else None)
+        self.send_raw(topic, encode(model), key)
+
+    def send_raw(self, topic: str, value: bytes, key: str | None = None) -> None:
+        future = self._producer.send(topic, value=value, key=key.encode() if key else None)
         future.add_errback(self._record_error)
 
     def _record_error(self, exc: BaseException) -> None:
@@ -126,9 +144,11 @@ class Publisher:
         if errors:
             raise RuntimeError(f"{len(errors)} Kafka send(s) failed, first: {errors[0]!r}")
 
-    def close(self) -> None:
+    def close(self, flush: bool = True) -> None:
+        """Flush (unless the caller already failed) and close, bounded in time."""
         try:
-            self.flush()
+            if flush:
+                self.flush()
         finally:
             # bounded: after a failed flush, an unbounded close can wait forever
             self._producer.close(timeout=10)
@@ -148,7 +168,10 @@ def make_consumer(settings: Settings, topic: str, group_id: str, client_id: str)
         heartbeat_interval_ms=3_000,
         max_poll_records=settings.batch_max_records,
         fetch_max_bytes=max(52_428_800, settings.kafka_max_message_bytes * 4),
-        max_partition_fetch_bytes=settings.kafka_max_message_bytes + 64 * 1024,
+        max_partition_fetch_bytes=max_record_bytes(settings),
+        # Above the indexer's worst-case retry budget for one batch, so a slow
+        # engine stalls the batch instead of getting the consumer evicted.
+        max_poll_interval_ms=900_000,
     )
 
 

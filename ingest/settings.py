@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # Search engine
     search_url: str = "http://127.0.0.1:9201"
     search_username: str | None = None
-    search_password: str | None = None
+    search_password: SecretStr | None = None
     articles_alias: str = "rasd-articles"
     search_request_timeout_s: float = 60.0
     # Indexer: how long a batch waits for a struggling engine (429/5xx/down)

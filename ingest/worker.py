@@ -11,7 +11,7 @@ import structlog
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ingest.extraction import ExtractionError, extract_article
-from ingest.kafka_io import ContractError, Publisher, decode, make_consumer, make_producer, run_batches
+from ingest.kafka_io import ContractError, Publisher, decode, encode, excerpt, make_consumer, make_producer, run_batches
 from ingest.models import DeadLetter, FetchedPage
 from ingest.settings import Settings
 
@@ -28,10 +28,6 @@ class IngestStats:
         self.dead_letters[reason] = self.dead_letters.get(reason, 0) + 1
 
 
-def _excerpt(raw: bytes | None) -> str | None:
-    return None if raw is None else raw[:200].decode("utf-8", errors="replace")
-
-
 def process_record(record: ConsumerRecord, settings: Settings, publisher: Publisher, stats: IngestStats) -> None:
     """One page in, exactly one article or dead letter out."""
     stats.pages += 1
@@ -42,7 +38,7 @@ def process_record(record: ConsumerRecord, settings: Settings, publisher: Publis
         stats.dead("invalid_message")
         publisher.send(
             settings.topic_dead_letters,
-            DeadLetter(stage="ingest", reason="invalid_message", detail=str(exc), payload_excerpt=_excerpt(record.value), **where),
+            DeadLetter(stage="ingest", reason="invalid_message", detail=str(exc), payload_excerpt=excerpt(record.value), **where),
         )
         return
     if page.status >= 400:
@@ -61,9 +57,13 @@ def process_record(record: ConsumerRecord, settings: Settings, publisher: Publis
         log.exception("extraction_crashed", url=page.final_url)
         reason, detail = "extraction_failed", repr(exc)
     else:
-        stats.articles += 1
-        publisher.send(settings.topic_articles, article, key=article.id)
-        return
+        value = encode(article)
+        if len(value) <= settings.kafka_max_message_bytes:
+            stats.articles += 1
+            publisher.send_raw(settings.topic_articles, value, key=article.id)
+            return
+        # Kafka would refuse it at send time, and the batch could then never commit.
+        reason, detail = "too_large", f"article is {len(value)} bytes as a message, limit {settings.kafka_max_message_bytes}"
     stats.dead(reason)
     publisher.send(
         settings.topic_dead_letters,
@@ -81,22 +81,27 @@ def run_ingest(
     until_end: bool = False,
 ) -> IngestStats:
     stats = IngestStats()
-    consumer = make_consumer(settings, settings.topic_pages, settings.ingest_group_id, client_id="rasd-ingest")
-    publisher = Publisher(make_producer(settings, client_id="rasd-ingest"))
-
-    def handle(records: Sequence[ConsumerRecord]) -> None:
-        for record in records:
-            process_record(record, settings, publisher, stats)
-        # Raises if any output was not acknowledged: the batch stays uncommitted.
-        publisher.flush()
 
     def progress(loop: object) -> None:
         log.info("ingest_batch", pages=stats.pages, articles=stats.articles, dead_letters=sum(stats.dead_letters.values()))
 
+    consumer = make_consumer(settings, settings.topic_pages, settings.ingest_group_id, client_id="rasd-ingest")
     try:
-        run_batches(consumer, handle, poll_timeout_ms=settings.consumer_poll_timeout_ms, stop=stop,
-                    idle_exit_s=idle_exit_s, max_batches=max_batches, until_end=until_end, on_batch=progress)
+        publisher = Publisher(make_producer(settings, client_id="rasd-ingest"))
+        failed = True
+        try:
+
+            def handle(records: Sequence[ConsumerRecord]) -> None:
+                for record in records:
+                    process_record(record, settings, publisher, stats)
+                # Raises if any output was not acknowledged: the batch stays uncommitted.
+                publisher.flush()
+
+            run_batches(consumer, handle, poll_timeout_ms=settings.consumer_poll_timeout_ms, stop=stop,
+                        idle_exit_s=idle_exit_s, max_batches=max_batches, until_end=until_end, on_batch=progress)
+            failed = False
+        finally:
+            publisher.close(flush=not failed)
     finally:
-        publisher.close()
-        consumer.close()
+        consumer.close(autocommit=False)
     return stats

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,6 +16,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rasd media-m
 stack_app = typer.Typer(no_args_is_help=True, help="Local stack: Kafka, OpenSearch, Elasticsearch on 127.0.0.1.")
 app.add_typer(stack_app, name="stack")
 
+# The stack's service names, without importing the stack code at start-up.
 SERVICES = ("kafka", "opensearch", "elasticsearch")
 ServicesOpt = Annotated[Optional[list[str]], typer.Option("--service", "-s", help="Limit to these services (repeatable).")]
 
@@ -22,6 +25,14 @@ def _settings() -> Settings:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     return settings
+
+
+def _stop_on_sigterm() -> threading.Event:
+    """An event set by SIGTERM (docker stop, kill): workers finish and commit
+    the batch in flight, leave their consumer group, and exit 0."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
 
 
 def _services(chosen: list[str] | None) -> tuple[str, ...]:
@@ -55,6 +66,14 @@ def stack_down(service: ServicesOpt = None) -> None:
     from deploy.stack import manager
 
     manager.down(_settings(), _services(service))
+
+
+@stack_app.command("wipe")
+def stack_wipe(service: ServicesOpt = None) -> None:
+    """Delete the data of stopped servers (downloads are kept)."""
+    from deploy.stack import manager
+
+    manager.wipe(_settings(), _services(service))
 
 
 @stack_app.command("status")
@@ -91,7 +110,7 @@ def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic i
 
     settings = _settings()
     ensure_topics(settings)
-    stats = run_ingest(settings, until_end=drain)
+    stats = run_ingest(settings, stop=_stop_on_sigterm(), until_end=drain)
     typer.echo(json.dumps(vars(stats), indent=2))
 
 
@@ -101,7 +120,7 @@ def index(
     drain: Annotated[bool, typer.Option(help="stop once the articles topic is drained")] = False,
 ) -> None:
     """Run the indexer: articles -> bulk -> Elasticsearch or OpenSearch."""
-    from indexer.engines.detect import open_engine
+    from indexer.engines.detect import open_configured_engine
     from indexer.worker import run_indexer
     from ingest.kafka_io import ensure_topics
 
@@ -109,10 +128,9 @@ def index(
     if search_url:
         settings = settings.model_copy(update={"search_url": search_url})
     ensure_topics(settings)
-    engine = open_engine(settings.search_url, settings.search_username, settings.search_password)
+    engine = open_configured_engine(settings)
     try:
-        engine.ensure_index(settings.articles_alias)
-        stats = run_indexer(settings, engine, until_end=drain)
+        stats = run_indexer(settings, engine, stop=_stop_on_sigterm(), until_end=drain)
     finally:
         engine.close()
     typer.echo(json.dumps(vars(stats), indent=2, default=str))
@@ -148,13 +166,33 @@ def demo_site(port: Annotated[Optional[int], typer.Option(help="port (default: R
 
 
 @app.command()
+def bench(
+    articles: Annotated[int, typer.Option(help="articles on the generated site")] = 1000,
+    engine: Annotated[str, typer.Option(help="opensearch or elasticsearch")] = "opensearch",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the streaming run")] = 600.0,
+) -> None:
+    """Pipeline benchmark on a generated copy of the demo site: prints figures."""
+    from rasd.bench import run_benchmark
+
+    if engine not in ("opensearch", "elasticsearch"):
+        raise typer.BadParameter("engine must be opensearch or elasticsearch")
+    settings = _settings().model_copy(update={"log_level": "WARNING"})
+    configure_logging("WARNING")
+    typer.echo(run_benchmark(settings, articles, engine, timeout))
+
+
+@app.command()
 def demo() -> None:
     """The main job on the local stack: crawl -> extract -> Kafka -> index, then a report.
 
     Crawls the sources in RASD_SOURCES_FILE, or the bundled demo site when none are configured."""
-    from rasd.demo import run_demo
+    from rasd.demo import DemoFailed, run_demo
 
-    report = run_demo(_settings())
+    try:
+        report = run_demo(_settings())
+    except DemoFailed as exc:
+        typer.echo(f"demo failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(report.render())
 
 

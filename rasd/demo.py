@@ -13,7 +13,7 @@ from crawlers.run import crawl
 from crawlers.sources import Source, load_sources
 from deploy.demo_site.server import DemoSite
 from deploy.stack import manager
-from indexer.engines.detect import open_engine
+from indexer.engines.detect import open_configured_engine
 from indexer.worker import run_indexer
 from ingest.kafka_io import ensure_topics
 from ingest.settings import Settings
@@ -21,6 +21,10 @@ from ingest.worker import run_ingest
 
 log = structlog.get_logger(__name__)
 SAMPLE_QUERY = "كاراباخ"
+
+
+class DemoFailed(RuntimeError):
+    """A stage of the demo run did not complete."""
 
 
 @dataclass
@@ -84,6 +88,11 @@ def run_demo(settings: Settings) -> DemoReport:
     finally:
         if site is not None:
             site.stop()
+    if not crawl_report.ok:
+        raise DemoFailed(
+            f"crawl did not complete: finish reason {crawl_report.finish_reason!r}, "
+            f"{crawl_report.publish_errors} page(s) Kafka refused"
+        )
 
     log.info("demo_ingest")
     ingest_stats = run_ingest(settings, until_end=True)
@@ -91,9 +100,8 @@ def run_demo(settings: Settings) -> DemoReport:
     engines: list[EngineReport] = []
     for name in ("opensearch", "elasticsearch"):
         url = endpoints[name]
-        engine = open_engine(url, settings.search_username, settings.search_password)
+        engine = open_configured_engine(settings, url)
         try:
-            engine.ensure_index(settings.articles_alias)
             log.info("demo_index", engine=name, url=url)
             stats = run_indexer(settings.model_copy(update={"search_url": url}), engine, until_end=True)
             engine.refresh(settings.articles_alias)

@@ -20,10 +20,10 @@ def check_kafka(settings: Settings) -> list[str]:
 
 
 def check_search(settings: Settings) -> list[str]:
-    from indexer.engines.detect import open_engine
+    from indexer.engines.detect import open_configured_engine
 
     try:
-        engine = open_engine(settings.search_url, settings.search_username, settings.search_password)
+        engine = open_configured_engine(settings)
         engine.close()
     except Exception as exc:
         return [f"search engine {settings.search_url}: {exc!r}"]

@@ -32,6 +32,17 @@ def stack_base_settings() -> Settings:
     )
 
 
+SERVICE_FIXTURES = {"stack_settings", "kafka_bootstrap", "opensearch_url", "elasticsearch_url", "settings"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every test that reaches the real stack is marked, so `-m "not services"`
+    # runs exactly the tests that need no Java.
+    for item in items:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
+
+
 @pytest.fixture(scope="session")
 def stack_settings() -> Iterator[Settings]:
     """The test stack, started (or reused when already running) for this session.

@@ -68,10 +68,11 @@ def indexed(request, crawled, pipeline_settings, opensearch_url, elasticsearch_u
     engine.close()
 
 
-def test_bundled_seed_text_is_the_shared_fixture():
-    if SHARED_SEED.exists():  # shared/ lies beside the checkout in CI and sessions
+def test_bundled_seed_text_is_the_whole_interview_and_matches_the_shared_fixture_where_present():
+    paragraphs = _seed_paragraphs()
+    assert len(paragraphs) >= 40 and "كاراباخ" in " ".join(paragraphs)
+    if SHARED_SEED.exists():  # shared/ lies beside the checkout in CI and sessions, not on users' machines
         assert SEED.read_bytes() == SHARED_SEED.read_bytes()
-    assert len(_seed_paragraphs()) >= 40
 
 
 def test_every_article_of_the_site_is_indexed_once(indexed, site):
@@ -93,17 +94,22 @@ def test_seed_article_comes_out_with_every_paragraph_in_order_and_no_furniture(i
     assert doc["published_at"]
 
 
-@pytest.mark.parametrize("query", ["كاراباخ", "اذربيجان", "أذربيجان"])
-def test_arabic_searches_find_the_seed_article_on_opensearch(indexed, site, query):
+@pytest.mark.parametrize("query", ["كاراباخ", "أذربيجان"])
+def test_the_spellings_in_the_text_find_the_seed_article_on_every_engine(indexed, site, query):
+    _name, engine, settings = indexed
+    seed_id = document_id(_seed_url(site))
+    assert seed_id in {h["_id"] for h in engine.search(settings.articles_alias, query, size=20)}
+
+
+def test_the_hamza_less_spelling_finds_the_seed_article_where_arabic_normalization_exists(indexed, site):
+    # The text writes أذربيجان; users type اذربيجان. OpenSearch has
+    # arabic_normalization; the Elasticsearch build available here has no
+    # analysis-common, so there the miss is the documented limitation.
     name, engine, settings = indexed
     seed_id = document_id(_seed_url(site))
-    hits = engine.search(settings.articles_alias, query, size=20)
-    if name == "elasticsearch" and query == "اذربيجان":
-        # Without analysis-common there is no alef normalization: the
-        # hamza-less spelling is exactly what the fallback cannot match.
-        assert seed_id not in {h["_id"] for h in hits}
-        return
-    assert seed_id in {h["_id"] for h in hits}
+    found = seed_id in {h["_id"] for h in engine.search(settings.articles_alias, "اذربيجان", size=20)}
+    assert engine.has_arabic_analysis() is (name == "opensearch")
+    assert found is engine.has_arabic_analysis()
 
 
 def test_a_word_only_in_the_sidebar_finds_nothing(indexed):

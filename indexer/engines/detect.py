@@ -6,6 +6,7 @@ from typing import Any
 
 import urllib3
 
+from ingest.settings import Settings
 from indexer.engines.base import EngineError, EngineUnavailable, SearchEngine
 
 
@@ -80,3 +81,15 @@ def open_engine(
     from indexer.engines.elasticsearch import ElasticsearchEngine
 
     return ElasticsearchEngine(url, info, username=username, password=password, timeout_s=timeout_s)
+
+
+def open_configured_engine(settings: Settings, url: str | None = None) -> SearchEngine:
+    """``open_engine`` with the credentials and timeout from ``settings``
+    (``url`` overrides ``settings.search_url``)."""
+    password = settings.search_password.get_secret_value() if settings.search_password else None
+    return open_engine(
+        url or settings.search_url,
+        settings.search_username,
+        password,
+        timeout_s=settings.search_request_timeout_s,
+    )

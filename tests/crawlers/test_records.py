@@ -8,12 +8,12 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawlers.discovery import Hints
+from ingest.content_types import media_type
 from crawlers.records import (
     build_page,
     failure_record,
     header_dict,
     is_html,
-    media_type,
     not_html,
     page_or_too_large,
     requested_url,

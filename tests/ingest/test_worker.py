@@ -1,11 +1,13 @@
 """The ingest worker on a real Kafka broker: every page becomes exactly one
 article or one dead letter, and offsets are committed only after that."""
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
 
 from ingest.kafka_io import decode, encode
 from ingest.models import Article, DeadLetter
 from ingest.worker import run_ingest
-from tests.ingest.pages import article_html, fetched_page
+from tests.ingest.pages import PARAGRAPHS, article_html, fetched_page
 
 
 def _read_all(settings, topic, model):
@@ -77,3 +79,40 @@ def test_offsets_are_committed_after_the_batch_so_a_rerun_reads_nothing(settings
     committed = {tp: consumer.committed(tp) or 0 for tp in parts}
     consumer.close()
     assert committed == ends
+
+
+def _committed(settings):
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.ingest_group_id)
+    parts = [TopicPartition(settings.topic_pages, p) for p in consumer.partitions_for_topic(settings.topic_pages)]
+    committed = {tp: consumer.committed(tp) for tp in parts}
+    consumer.close()
+    return committed
+
+
+def test_an_article_too_large_for_kafka_becomes_a_dead_letter_and_the_stage_goes_on(settings):
+    small = settings.model_copy(update={"kafka_max_message_bytes": 8_000})
+    long_page = fetched_page(article_html(PARAGRAPHS * 12), url="https://news.example/long.html")
+    assert len(encode(long_page)) < 8_000, "the page itself fits; only its article would not"
+    _produce(small, [encode(long_page), encode(fetched_page(article_html(), url="https://news.example/ok.html"))])
+
+    stats = run_ingest(small, until_end=True)
+
+    assert stats.dead_letters == {"too_large": 1} and stats.articles == 1
+    letters = _read_all(small, small.topic_dead_letters, DeadLetter)
+    assert [(d.reason, d.url) for d in letters] == [("too_large", "https://news.example/long.html")]
+    assert run_ingest(small, until_end=True).pages == 0, "both pages were committed"
+
+
+def test_a_batch_whose_articles_kafka_refuses_stays_uncommitted(settings):
+    # The articles topic accepts only tiny messages: the broker refuses the
+    # article, the flush fails, and the page must be read again next time.
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    tiny = settings.model_copy(update={"topic_articles": settings.topic_articles + ".tiny"})
+    admin.create_topics([NewTopic(tiny.topic_articles, 1, 1, topic_configs={"max.message.bytes": "200"})])
+    admin.close()
+    _produce(tiny, [encode(fetched_page(article_html(), url="https://news.example/a.html"))])
+
+    with pytest.raises(RuntimeError, match="Kafka send"):
+        run_ingest(tiny, until_end=True)
+
+    assert all(offset is None for offset in _committed(tiny).values())

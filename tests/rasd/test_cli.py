@@ -67,3 +67,10 @@ def test_crawl_without_sources_is_a_usage_error(stack_settings):
     result = runner.invoke(app, ["crawl"], env=_env(stack_settings) | {"RASD_SOURCES_FILE": ""})
     assert result.exit_code == 2
     assert "sources" in result.output
+
+
+def test_cli_service_names_are_the_stacks():
+    from deploy.stack import manager
+    from rasd.cli import SERVICES
+
+    assert tuple(SERVICES) == tuple(manager.ALL_SERVICES)

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from deploy.demo_site.content import load_articles
 from rasd.demo import SAMPLE_QUERY, run_demo
 
 
@@ -28,9 +29,13 @@ def demo_settings(stack_settings):
 
 
 def test_demo_reports_every_stage_and_a_second_run_adds_no_copy(demo_settings):
+    articles = len(load_articles())
     first = run_demo(demo_settings)
-    assert first.pages_fetched >= 6
-    assert first.articles_extracted >= 6
+    # the demo site's articles plus its page without article text
+    assert first.pages_fetched == articles + 1
+    assert first.articles_extracted == articles
+    assert first.crawl_dead_letters == {"http_error": 1, "not_html": 1}
+    assert first.ingest_dead_letters == {"empty_extraction": 1}
     assert {e.name for e in first.engines} == {"opensearch", "elasticsearch"}
     for engine in first.engines:
         assert engine.documents == first.articles_extracted

@@ -1,7 +1,7 @@
 """Pipeline benchmark: a generated copy of the demo site (1,000 articles by
 default) through crawl -> Kafka -> ingest -> Kafka -> index, on the local
 stack. Prints figures; asserts nothing about speed (run on demand:
-`make bench` or `.venv/bin/python benchmarks/pipeline.py --articles 1000`).
+`make bench` or `.venv/bin/rasd bench --articles 1000`).
 
 Two runs on fresh topics and indices:
 1. stage by stage, each stage draining its input: pages/s per stage;
@@ -11,8 +11,8 @@ Two runs on fresh topics and indices:
 """
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import statistics
 import threading
 import time
@@ -26,12 +26,13 @@ from crawlers.sources import Source
 from deploy.demo_site.generate import generate_articles
 from deploy.demo_site.server import DemoSite
 from deploy.stack import manager
-from indexer.engines.detect import open_engine
+from indexer.engines.detect import open_configured_engine
 from indexer.worker import run_indexer
 from ingest.identity import document_id
-from ingest.kafka_io import ensure_topics
-from ingest.logs import configure_logging
-from ingest.settings import Settings, get_settings
+from kafka import KafkaAdminClient
+
+from ingest.kafka_io import all_topics, ensure_topics
+from ingest.settings import Settings
 from ingest.worker import run_ingest
 
 
@@ -57,9 +58,9 @@ def stage_by_stage(settings: Settings, articles, engine_url: str) -> dict:
     t0 = time.monotonic()
     ingest_stats = run_ingest(s, until_end=True)
     t_ingest = time.monotonic() - t0
-    engine = open_engine(engine_url)
+    engine = open_configured_engine(s, engine_url)
     try:
-        engine.ensure_index(s.articles_alias)
+        engine.ensure_index(s.articles_alias)  # outside the timing: a one-off
         t0 = time.monotonic()
         index_stats = run_indexer(s, engine, until_end=True)
         t_index = time.monotonic() - t0
@@ -69,6 +70,7 @@ def stage_by_stage(settings: Settings, articles, engine_url: str) -> dict:
         engine.close()
     n = report.pages_published
     return {
+        "settings": s,
         "pages_fetched": n,
         "articles": ingest_stats.articles,
         "documents_in_index": count,
@@ -88,12 +90,18 @@ class _SearchablePoller(threading.Thread):
         self.url = f"{engine_url.rstrip('/')}/{alias}/_search"
         self.expected = expected
         self.seen: dict[str, float] = {}
+        self.errors: list[str] = []
         self.done = threading.Event()
 
     def run(self) -> None:
         body = json.dumps({"query": {"match_all": {}}, "_source": False, "size": 10_000})
         while not self.done.is_set():
-            resp = self.http.request("POST", self.url, body=body, headers={"Content-Type": "application/json"})
+            try:
+                resp = self.http.request("POST", self.url, body=body, headers={"Content-Type": "application/json"})
+            except urllib3.exceptions.HTTPError as exc:  # a slow engine must not end the measurement
+                self.errors.append(repr(exc))
+                time.sleep(0.5)
+                continue
             now = time.time()
             if resp.status == 200:
                 for hit in json.loads(resp.data)["hits"]["hits"]:
@@ -105,12 +113,20 @@ class _SearchablePoller(threading.Thread):
 
 def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -> dict:
     s = _fresh(settings.model_copy(update={"search_url": engine_url}), f"bench{uuid.uuid4().hex[:6]}")
-    engine = open_engine(engine_url)
+    engine = open_configured_engine(s, engine_url)
     engine.ensure_index(s.articles_alias)
     stop = threading.Event()
+    failures: list[str] = []
+
+    def guarded(fn, *args, **kwargs):  # a dead worker thread must show in the figures
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:
+            failures.append(f"{fn.__name__}: {exc!r}")
+
     workers = [
-        threading.Thread(target=run_ingest, args=(s,), kwargs={"stop": stop}, daemon=True),
-        threading.Thread(target=run_indexer, args=(s, engine), kwargs={"stop": stop}, daemon=True),
+        threading.Thread(target=guarded, args=(run_ingest, s), kwargs={"stop": stop}, daemon=True),
+        threading.Thread(target=guarded, args=(run_indexer, s, engine), kwargs={"stop": stop}, daemon=True),
     ]
     for w in workers:
         w.start()
@@ -121,7 +137,10 @@ def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -
         sources = [Source(name="bench", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
         t0 = time.time()
         crawl(s, sources, CONCURRENT_REQUESTS=32, CONCURRENT_REQUESTS_PER_DOMAIN=16, AUTOTHROTTLE_ENABLED=False)
-        poller.done.wait(timeout=timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while not poller.done.wait(timeout=1.0) and time.monotonic() < deadline:
+            if failures:
+                break
         t_end = max(poller.seen.values()) if poller.seen else time.time()
         served = dict(site.served_at)
     stop.set()
@@ -137,6 +156,8 @@ def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -
         if seen is not None and served_t is not None:
             latencies.append(seen - served_t)
     return {
+        "settings": s,
+        "failures": failures + poller.errors[:3],
         "searchable": len(poller.seen),
         "expected": len(urls),
         "end_to_end_pages_per_s": len(poller.seen) / (t_end - t0),
@@ -149,42 +170,51 @@ def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=1000)
-    parser.add_argument("--engine", choices=["opensearch", "elasticsearch"], default="opensearch")
-    parser.add_argument("--timeout", type=float, default=600.0)
-    args = parser.parse_args()
+def _cleanup(settings: Settings, engine_url: str) -> None:
+    """Drop a run's topics and indices so repeated benchmarks don't pile up."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        admin.delete_topics(all_topics(settings))
+    finally:
+        admin.close()
+    http = urllib3.PoolManager()
+    http.request("DELETE", f"{engine_url.rstrip('/')}/{settings.articles_alias}-*")
+    http.request("DELETE", f"{engine_url.rstrip('/')}/_index_template/{settings.articles_alias}-template")
 
-    settings = get_settings()
-    configure_logging("WARNING")
+
+def run_benchmark(settings: Settings, articles: int, engine: str, timeout_s: float) -> str:
+    """Both runs on a generated site of ``articles`` pages; returns the report text."""
     print("starting the local stack ...", flush=True)
     endpoints = manager.up(settings)
     settings = settings.model_copy(update={"kafka_bootstrap_servers": endpoints["kafka"]})
-    engine_url = endpoints[args.engine]
+    engine_url = endpoints[engine]
     t0 = time.monotonic()
-    articles = generate_articles(args.articles)
-    print(f"generated {len(articles)} articles in {time.monotonic() - t0:.2f} s", flush=True)
+    generated = generate_articles(articles)
+    print(f"generated {len(generated)} articles in {time.monotonic() - t0:.2f} s", flush=True)
 
     print("run 1: stage by stage ...", flush=True)
-    one = stage_by_stage(settings, articles, engine_url)
+    one = stage_by_stage(settings, generated, engine_url)
+    _cleanup(one["settings"], engine_url)
     print("run 2: all stages at once ...", flush=True)
-    two = streaming(settings, articles, engine_url, args.timeout)
+    two = streaming(settings, generated, engine_url, timeout_s)
+    _cleanup(two["settings"], engine_url)
 
     lat = two["served_to_searchable_s"]
-    print()
-    print(f"Rasd pipeline benchmark: {args.articles} articles, engine {args.engine}, 2 cores")
-    print(f"  crawl   {one['crawl_pages_per_s']:8.1f} pages/s   ({one['pages_fetched']} pages in {one['seconds']['crawl']:.1f} s)")
-    print(f"  ingest  {one['ingest_pages_per_s']:8.1f} pages/s   ({one['articles']} articles in {one['seconds']['ingest']:.1f} s)")
-    print(f"  index   {one['index_docs_per_s']:8.1f} docs/s    ({one['documents_in_index']} documents in {one['seconds']['index']:.1f} s)")
+    lines = [
+        f"Rasd pipeline benchmark: {articles} articles, engine {engine}, {os.cpu_count()} cores",
+        f"  crawl   {one['crawl_pages_per_s']:8.1f} pages/s   ({one['pages_fetched']} pages in {one['seconds']['crawl']:.1f} s)",
+        f"  ingest  {one['ingest_pages_per_s']:8.1f} pages/s   ({one['articles']} articles in {one['seconds']['ingest']:.1f} s)",
+        f"  index   {one['index_docs_per_s']:8.1f} docs/s    ({one['documents_in_index']} documents in {one['seconds']['index']:.1f} s)",
+    ]
     slowest = min(("crawl", one["crawl_pages_per_s"]), ("ingest", one["ingest_pages_per_s"]),
                   ("index", one["index_docs_per_s"]), key=lambda kv: kv[1])
-    print(f"  end to end, all stages at once: {two['end_to_end_pages_per_s']:.1f} pages/s "
-          f"({two['searchable']}/{two['expected']} searchable); "
-          f"ratio to the slowest stage ({slowest[0]}): {two['end_to_end_pages_per_s'] / slowest[1]:.2f}")
+    lines.append(
+        f"  end to end, all stages at once: {two['end_to_end_pages_per_s']:.1f} pages/s "
+        f"({two['searchable']}/{two['expected']} searchable); "
+        f"ratio to the slowest stage ({slowest[0]}): {two['end_to_end_pages_per_s'] / slowest[1]:.2f}"
+    )
     if lat["p50"] is not None:
-        print(f"  served -> searchable: p50 {lat['p50']:.2f} s, p95 {lat['p95']:.2f} s, max {lat['max']:.2f} s")
-
-
-if __name__ == "__main__":
-    main()
+        lines.append(f"  served -> searchable: p50 {lat['p50']:.2f} s, p95 {lat['p95']:.2f} s, max {lat['max']:.2f} s")
+    if two["failures"]:
+        lines.append(f"  FAILURES during the streaming run: {two['failures']}")
+    return "\n".join(lines)
