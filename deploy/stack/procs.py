@@ -131,7 +131,10 @@ def stop(pid: int, *, timeout_s: float = 60.0, name: str = "") -> None:
         except ProcessLookupError:
             pass
         except PermissionError:
-            os.kill(pid, sig)
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
 
     signal_group(signal.SIGTERM)
     deadline = time.monotonic() + timeout_s

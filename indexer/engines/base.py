@@ -48,7 +48,6 @@ class ItemResult:
 @dataclass
 class BulkOutcome:
     items: list[ItemResult] = field(default_factory=list)
-    took_s: float = 0.0
 
     @property
     def succeeded(self) -> list[ItemResult]:

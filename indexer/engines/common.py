@@ -4,7 +4,6 @@ of REST calls onto its client and translates the client's exceptions into
 from __future__ import annotations
 
 import json
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -202,11 +201,10 @@ class ClientEngine(ABC):
 
     # -- documents --
     def bulk_index(self, alias: str, docs: Sequence[dict[str, Any]]) -> BulkOutcome:
-        started = time.monotonic()
         items: list[ItemResult] = []
         for chunk in _chunks(docs, self._bulk_max_bytes):
             items.extend(self._bulk_chunk(alias, chunk))
-        return BulkOutcome(items=items, took_s=time.monotonic() - started)
+        return BulkOutcome(items=items)
 
     def _bulk_chunk(self, alias: str, chunk: list[dict[str, Any]]) -> list[ItemResult]:
         operations: list[dict[str, Any]] = []
