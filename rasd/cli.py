@@ -35,6 +35,19 @@ def _stop_on_sigterm() -> threading.Event:
     return stop
 
 
+def _stack(action: str, *args: object) -> object:
+    """Run a stack manager action; its StackErrors are the user's to fix, so
+    they are printed plainly, without a traceback."""
+    from deploy.stack import manager
+    from deploy.stack.errors import StackError
+
+    try:
+        return getattr(manager, action)(*args)
+    except StackError as exc:
+        typer.echo(f"rasd stack {action}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 def _services(chosen: list[str] | None) -> tuple[str, ...]:
     chosen = chosen or list(SERVICES)
     unknown = sorted(set(chosen) - set(SERVICES))
@@ -46,42 +59,32 @@ def _services(chosen: list[str] | None) -> tuple[str, ...]:
 @stack_app.command("fetch")
 def stack_fetch() -> None:
     """Download the servers from Maven Central into the stack cache (idempotent)."""
-    from deploy.stack import manager
-
-    manager.fetch(_settings())
+    _stack("fetch", _settings())
 
 
 @stack_app.command("up")
 def stack_up(service: ServicesOpt = None) -> None:
     """Fetch if needed, start what is not running, wait until healthy."""
-    from deploy.stack import manager
-
-    for name, url in manager.up(_settings(), _services(service)).items():
+    for name, url in _stack("up", _settings(), _services(service)).items():
         typer.echo(f"{name}: {url}")
 
 
 @stack_app.command("down")
 def stack_down(service: ServicesOpt = None) -> None:
     """Stop the local servers (SIGTERM, then SIGKILL after a grace period)."""
-    from deploy.stack import manager
-
-    manager.down(_settings(), _services(service))
+    _stack("down", _settings(), _services(service))
 
 
 @stack_app.command("wipe")
 def stack_wipe(service: ServicesOpt = None) -> None:
     """Delete the data of stopped servers (downloads are kept)."""
-    from deploy.stack import manager
-
-    manager.wipe(_settings(), _services(service))
+    _stack("wipe", _settings(), _services(service))
 
 
 @stack_app.command("status")
 def stack_status() -> None:
     """Show each local server's process, port and health."""
-    from deploy.stack import manager
-
-    typer.echo(json.dumps(manager.status(_settings()), indent=2, default=str))
+    typer.echo(json.dumps(_stack("status", _settings()), indent=2, default=str))
 
 
 @app.command()
@@ -186,11 +189,12 @@ def demo() -> None:
     """The main job on the local stack: crawl -> extract -> Kafka -> index, then a report.
 
     Crawls the sources in RASD_SOURCES_FILE, or the bundled demo site when none are configured."""
+    from deploy.stack.errors import StackError
     from rasd.demo import DemoFailed, run_demo
 
     try:
         report = run_demo(_settings())
-    except DemoFailed as exc:
+    except (DemoFailed, StackError) as exc:
         typer.echo(f"demo failed: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(report.render())

@@ -8,7 +8,6 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawlers.discovery import Hints
-from ingest.content_types import media_type
 from crawlers.records import (
     build_page,
     failure_record,
@@ -42,7 +41,6 @@ def test_missing_content_type_trusts_scrapys_sniffing():
     url = "https://news.example/a"
     assert is_html(None, HtmlResponse(url, body=ARABIC))
     assert not is_html(None, Response(url, body=b"%PDF-1.4"))
-    assert media_type("") is None
 
 
 def test_headers_get_lower_case_names_and_str_values():

@@ -74,3 +74,11 @@ def test_cli_service_names_are_the_stacks():
     from rasd.cli import SERVICES
 
     assert tuple(SERVICES) == tuple(manager.ALL_SERVICES)
+
+
+def test_wipe_refuses_to_delete_the_data_of_a_running_server(stack_settings):
+    result = runner.invoke(app, ["stack", "wipe", "--service", "kafka"], env=_env(stack_settings))
+    assert result.exit_code == 1
+    assert "kafka is running" in result.output
+    status = json.loads(runner.invoke(app, ["stack", "status"], env=_env(stack_settings)).stdout)
+    assert status["kafka"]["healthy"]
