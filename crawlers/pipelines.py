@@ -38,14 +38,14 @@ def _key(record: DeadLetter) -> str | None:
 
 
 class KafkaPublishPipeline:
-    def __init__(self, crawler: Crawler, settings: Settings, flush_every: int, flush_every_s: float) -> None:
+    def __init__(self, crawler: Crawler, settings: Settings, check_every: int, check_every_s: float) -> None:
         self.crawler = crawler
         self.settings = settings
-        self.flush_every = max(1, flush_every)
-        self.flush_every_s = flush_every_s
+        self.check_every = max(1, check_every)
+        self.check_every_s = check_every_s
         self.publisher: Publisher | None = None
-        self._unflushed = 0
-        self._last_flush = time.monotonic()
+        self._unchecked = 0
+        self._last_check = time.monotonic()
         self._failed = False
 
     @classmethod
@@ -54,8 +54,8 @@ class KafkaPublishPipeline:
         return cls(
             crawler,
             settings,
-            crawler.settings.getint("RASD_FLUSH_EVERY_ITEMS", 200),
-            crawler.settings.getfloat("RASD_FLUSH_EVERY_S", 5.0),
+            crawler.settings.getint("RASD_SEND_CHECK_EVERY_ITEMS", 200),
+            crawler.settings.getfloat("RASD_SEND_CHECK_EVERY_S", 5.0),
         )
 
     def open_spider(self) -> None:
@@ -86,17 +86,20 @@ class KafkaPublishPipeline:
             self._fail(exc)
             raise DropItem(f"Kafka refused the record: {exc}") from exc
         stats.inc_value(stat)
-        self._unflushed += 1
-        if self._unflushed >= self.flush_every or time.monotonic() - self._last_flush >= self.flush_every_s:
-            self._flush()
+        self._unchecked += 1
+        if self._unchecked >= self.check_every or time.monotonic() - self._last_check >= self.check_every_s:
+            self._check_sends()
         return item
 
-    def _flush(self) -> None:
+    def _check_sends(self) -> None:
+        # Only looks at sends that already failed: waiting for the ones in
+        # flight would stall Scrapy's event loop (and every download) for as
+        # long as Kafka takes. close_spider waits for all of them.
         assert self.publisher is not None
-        self._unflushed = 0
-        self._last_flush = time.monotonic()
+        self._unchecked = 0
+        self._last_check = time.monotonic()
         try:
-            self.publisher.flush()
+            self.publisher.check()
         except Exception as exc:  # noqa: BLE001 - any send failure means lost records
             self._fail(exc)
 

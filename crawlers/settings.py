@@ -45,10 +45,10 @@ ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
 # Scrapy's defaults (robots.txt, retry, redirect, compression...) are all we need
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {}
 
-# How often the pipeline waits for Kafka acknowledgements (records, seconds):
-# bounds what a crash can lose and surfaces broker errors early
-RASD_FLUSH_EVERY_ITEMS = 200
-RASD_FLUSH_EVERY_S = 5.0
+# How often the pipeline looks for failed Kafka sends (records, seconds), so
+# broker errors close the crawl early; it never waits there (close does)
+RASD_SEND_CHECK_EVERY_ITEMS = 200
+RASD_SEND_CHECK_EVERY_S = 5.0
 
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawlers.logformatter.RecordLogFormatter"

@@ -139,6 +139,11 @@ class Publisher:
     def flush(self, timeout_s: float = 60.0) -> None:
         """Block until every send is acknowledged; raise if any failed."""
         self._producer.flush(timeout=timeout_s)
+        self.check()
+
+    def check(self) -> None:
+        """Raise if a send already failed, without waiting for those in flight
+        (for callers that must not block, such as Scrapy's event loop)."""
         with self._lock:
             errors, self._errors = self._errors, []
         if errors:

@@ -36,7 +36,7 @@ def open_pipeline(settings, **scrapy_settings) -> tuple[KafkaPublishPipeline, ob
 
 
 def test_pages_and_dead_letters_reach_their_topics_keyed_by_document_id(settings):
-    pipeline, crawler = open_pipeline(settings, RASD_FLUSH_EVERY_ITEMS=2)
+    pipeline, crawler = open_pipeline(settings, RASD_SEND_CHECK_EVERY_ITEMS=2)
     letter = DeadLetter(stage="crawl", reason="not_html", detail="content type application/pdf", url="https://news.example/r.pdf", source="daily")
     for item in (page(1), page(2), page(3), letter):
         assert pipeline.process_item(item) is item
