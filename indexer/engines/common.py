@@ -50,16 +50,32 @@ class ClientEngine(ABC):
 
     distribution: str
 
-    def __init__(self, info: dict[str, Any], *, bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        url: str,
+        info: dict[str, Any],
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 60.0,
+        bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES,
+    ) -> None:
         self.version: str = str(info.get("version", {}).get("number", "unknown"))
         self._bulk_max_bytes = bulk_max_bytes
         self._arabic: bool | None = None
         self._filters: frozenset[str] | None = None
+        auth = (username, password or "") if username else None
+        self._client = self._make_client(url, auth, timeout_s)
 
     # Both vendor clients expose the same REST methods under the same names;
-    # an adapter only says how to call one (error translation, response
-    # unwrapping) and how its bulk call takes the operations.
-    _client: Any
+    # an adapter only says how to build its client, how to call one method
+    # (error translation, response unwrapping) and how its bulk call takes
+    # the operations.
+    @abstractmethod
+    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float) -> Any:
+        """The vendor client, without client-level retries: retries are the
+        indexer's job (it knows whether a batch may wait), and client retries
+        would multiply them."""
 
     @abstractmethod
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:

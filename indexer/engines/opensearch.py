@@ -9,7 +9,7 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
 from indexer.engines.base import EngineError, EngineUnavailable, is_retryable_status
-from indexer.engines.common import DEFAULT_BULK_MAX_BYTES, ClientEngine, error_reason
+from indexer.engines.common import ClientEngine, error_reason
 
 
 def _translate(exc: TransportError) -> EngineError:
@@ -25,25 +25,8 @@ def _translate(exc: TransportError) -> EngineError:
 class OpenSearchEngine(ClientEngine):
     distribution = "opensearch"
 
-    def __init__(
-        self,
-        url: str,
-        info: dict[str, Any],
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        timeout_s: float = 60.0,
-        bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES,
-    ) -> None:
-        super().__init__(info, bulk_max_bytes=bulk_max_bytes)
-        # Retries are the indexer's job; client-level retries would multiply them.
-        self._client = OpenSearch(
-            hosts=[url],
-            http_auth=(username, password or "") if username else None,
-            timeout=timeout_s,
-            max_retries=0,
-            retry_on_timeout=False,
-        )
+    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float) -> OpenSearch:
+        return OpenSearch(hosts=[url], http_auth=auth, timeout=timeout_s, max_retries=0, retry_on_timeout=False)
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         try:

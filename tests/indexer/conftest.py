@@ -33,20 +33,22 @@ def engine_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
-@pytest.fixture
-def engine(engine_url: str, settings: Settings) -> Iterator[SearchEngine]:
-    engine = open_engine(engine_url, timeout_s=30.0)
+def _engine_for_test(url: str, settings: Settings) -> Iterator[SearchEngine]:
+    """An engine on ``url``; the test's indices go when the test ends."""
+    engine = open_engine(url, timeout_s=30.0)
     yield engine
     engine.close()
-    _drop_alias(engine_url, settings.articles_alias)
+    _drop_alias(url, settings.articles_alias)
+
+
+@pytest.fixture
+def engine(engine_url: str, settings: Settings) -> Iterator[SearchEngine]:
+    yield from _engine_for_test(engine_url, settings)
 
 
 @pytest.fixture
 def opensearch_engine(opensearch_url: str, settings: Settings) -> Iterator[SearchEngine]:
-    engine = open_engine(opensearch_url, timeout_s=30.0)
-    yield engine
-    engine.close()
-    _drop_alias(opensearch_url, settings.articles_alias)
+    yield from _engine_for_test(opensearch_url, settings)
 
 
 @pytest.fixture

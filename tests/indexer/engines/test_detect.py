@@ -13,24 +13,22 @@ from indexer.engines.opensearch import OpenSearchEngine
 
 
 @pytest.mark.services
-def test_opensearch_gets_the_opensearch_adapter_with_arabic_analysis(opensearch_url):
-    engine = open_engine(opensearch_url)
-    try:
-        assert isinstance(engine, OpenSearchEngine) and isinstance(engine, SearchEngine)
-        assert engine.distribution == "opensearch" and engine.version.startswith("2.19")
-        assert engine.has_arabic_analysis()
-    finally:
-        engine.close()
-
-
-@pytest.mark.services
-def test_elasticsearch_gets_the_elasticsearch_adapter_and_the_minimal_build_lacks_arabic(elasticsearch_url):
-    engine = open_engine(elasticsearch_url)
-    try:
-        assert isinstance(engine, ElasticsearchEngine) and isinstance(engine, SearchEngine)
-        assert engine.distribution == "elasticsearch" and engine.version.startswith("9.")
+@pytest.mark.parametrize(
+    ("url_fixture", "adapter", "version_prefix", "arabic"),
+    [
+        ("opensearch_url", OpenSearchEngine, "2.19", True),
         # the integ-test-zip distribution has no analysis-common module
-        assert not engine.has_arabic_analysis()
+        ("elasticsearch_url", ElasticsearchEngine, "9.", False),
+    ],
+)
+def test_each_engine_gets_its_own_adapter_and_its_arabic_analysis_is_probed(
+    request, url_fixture, adapter, version_prefix, arabic
+):
+    engine = open_engine(request.getfixturevalue(url_fixture))
+    try:
+        assert isinstance(engine, adapter) and isinstance(engine, SearchEngine)
+        assert engine.distribution == adapter.distribution and engine.version.startswith(version_prefix)
+        assert engine.has_arabic_analysis() is arabic
     finally:
         engine.close()
 
