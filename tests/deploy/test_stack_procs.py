@@ -48,6 +48,11 @@ def test_read_pid_ignores_a_live_process_that_is_not_ours(tmp_path: Path) -> Non
     pid_file = tmp_path / "x.pid"
     proc = spawn([sys.executable, "-c", SLEEPER, str(tmp_path / "state")], log_file=tmp_path / "out.log", pid_file=pid_file, cwd=tmp_path)
     try:
+        # Right after exec the kernel may not have laid out the new command
+        # line yet (/proc/<pid>/cmdline reads empty for a moment): wait for it.
+        deadline = time.monotonic() + 5
+        while read_pid(pid_file, str(tmp_path / "state")) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert read_pid(pid_file, str(tmp_path / "state")) == proc.pid
         assert read_pid(pid_file, "/somewhere/else") is None
     finally:
