@@ -10,28 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-
-class EngineError(RuntimeError):
-    """A search engine request failed. ``retryable`` is True for overload
-    (429), server errors (5xx) and transport failures, i.e. when the same
-    request may succeed later; False for a request the engine refuses."""
-
-    def __init__(self, message: str, *, status: int | None, retryable: bool) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retryable = retryable
+from ingest.engines.errors import EngineError, EngineUnavailable, is_retryable_status
 
 
-class EngineUnavailable(EngineError):
-    """The engine could not be reached at all."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, status=None, retryable=True)
-
-
-def is_retryable_status(status: int | None) -> bool:
-    # None: no HTTP answer (refused, reset, timed out).
-    return status is None or status == 429 or status >= 500
+__all__ = ["EngineError", "EngineUnavailable", "is_retryable_status", "ItemResult", "BulkOutcome", "SearchEngine"]
 
 
 @dataclass(frozen=True)

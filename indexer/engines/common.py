@@ -4,31 +4,21 @@ of REST calls onto its client and translates the client's exceptions into
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import structlog
 
 from indexer import mapping
-from indexer.engines.base import BulkOutcome, EngineError, ItemResult, is_retryable_status
+from ingest.engines.client import VendorClient
+from ingest.engines.errors import EngineError, error_reason, is_retryable_status
+from indexer.engines.base import BulkOutcome, ItemResult
 
 log = structlog.get_logger(__name__)
 
 # Both engines refuse requests over http.max_content_length (100 MB by default);
 # smaller requests also keep one slow bulk from holding a batch for long.
 DEFAULT_BULK_MAX_BYTES = 16 * 1024 * 1024
-
-
-def error_reason(error: Any) -> str:
-    """One line from an engine error object: ``type: reason (caused by ...)``."""
-    if not isinstance(error, dict):
-        return str(error)
-    text = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
-    cause = error.get("caused_by")
-    if isinstance(cause, dict):
-        text += f" (caused by {cause.get('type', 'error')}: {cause.get('reason', '')})"
-    return text
 
 
 def _chunks(docs: Sequence[dict[str, Any]], max_bytes: int) -> Iterator[list[dict[str, Any]]]:
@@ -45,10 +35,8 @@ def _chunks(docs: Sequence[dict[str, Any]], max_bytes: int) -> Iterator[list[dic
         yield chunk
 
 
-class ClientEngine(ABC):
-    """A ``SearchEngine`` on top of a vendor client."""
-
-    distribution: str
+class ClientEngine(VendorClient):
+    """A ``SearchEngine`` on top of a vendor client (mixed in by each adapter)."""
 
     def __init__(
         self,
@@ -60,56 +48,10 @@ class ClientEngine(ABC):
         timeout_s: float = 60.0,
         bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES,
     ) -> None:
-        self.version: str = str(info.get("version", {}).get("number", "unknown"))
+        super().__init__(url, info, username=username, password=password, timeout_s=timeout_s)
         self._bulk_max_bytes = bulk_max_bytes
         self._arabic: bool | None = None
         self._filters: frozenset[str] | None = None
-        auth = (username, password or "") if username else None
-        self._client = self._make_client(url, auth, timeout_s)
-
-    # Both vendor clients expose the same REST methods under the same names;
-    # an adapter only says how to build its client, how to call one method
-    # (error translation, response unwrapping) and how its bulk call takes
-    # the operations.
-    @abstractmethod
-    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float) -> Any:
-        """The vendor client, without client-level retries: retries are the
-        indexer's job (it knows whether a batch may wait), and client retries
-        would multiply them."""
-
-    @abstractmethod
-    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        """Call a client method; raise EngineError on failure; return the body."""
-
-    @abstractmethod
-    def _bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]: ...
-
-    def _analyze(self, body: dict[str, Any], index: str | None) -> dict[str, Any]:
-        return self._call(self._client.indices.analyze, index=index, body=body)
-
-    def _put_index_template(self, name: str, body: dict[str, Any]) -> None:
-        self._call(self._client.indices.put_index_template, name=name, body=body)
-
-    def _get_alias(self, name: str) -> dict[str, Any]:
-        return self._call(self._client.indices.get_alias, name=name)
-
-    def _create_index(self, name: str, body: dict[str, Any]) -> None:
-        self._call(self._client.indices.create, index=name, body=body)
-
-    def _put_mapping(self, index: str, body: dict[str, Any]) -> None:
-        self._call(self._client.indices.put_mapping, index=index, body=body)
-
-    def _refresh(self, index: str) -> None:
-        self._call(self._client.indices.refresh, index=index)
-
-    def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call(self._client.search, index=index, body=body)
-
-    def _count(self, index: str) -> dict[str, Any]:
-        return self._call(self._client.count, index=index)
-
-    def close(self) -> None:
-        self._client.close()
 
     # -- analysis --
     def analyze(
@@ -128,7 +70,7 @@ class ClientEngine(ABC):
             body["tokenizer"] = tokenizer
         if filters:
             body["filter"] = list(filters)
-        return [t["token"] for t in self._analyze(body, index).get("tokens", [])]
+        return [t["token"] for t in self.analyze_raw(body, index).get("tokens", [])]
 
     def has_arabic_analysis(self) -> bool:
         if self._arabic is None:
@@ -169,16 +111,16 @@ class ClientEngine(ABC):
 
     # -- index layout --
     def ensure_index(self, alias: str) -> str:
-        self._put_index_template(mapping.template_name(alias), mapping.index_template(alias, self.available_filters()))
+        self.put_index_template(mapping.template_name(alias), mapping.index_template(alias, self.available_filters()))
         write_index = self._write_index(alias)
         if write_index is None:
             name = mapping.first_index(alias)
             try:
-                self._create_index(name, {"aliases": {alias: {"is_write_index": True}}})
+                self.create_index(name, {"aliases": {alias: {"is_write_index": True}}})
                 log.info("index_created", index=name, alias=alias, distribution=self.distribution)
             except EngineError as exc:
                 # Another indexer won the race: fine, as long as the alias is there now.
-                if "resource_already_exists" not in str(exc):
+                if exc.error_type != "resource_already_exists_exception":
                     raise
             write_index = self._write_index(alias)
             if write_index is None:
@@ -191,7 +133,7 @@ class ClientEngine(ABC):
             # The template only shapes new indices; additive field changes
             # reach the live write index this way. Analysis changes need a rollover.
             try:
-                self._put_mapping(write_index, mapping.article_mappings())
+                self.put_mapping(write_index, mapping.article_mappings())
             except EngineError as exc:
                 if exc.retryable:
                     raise
@@ -200,7 +142,7 @@ class ClientEngine(ABC):
 
     def _write_index(self, alias: str) -> str | None:
         try:
-            found = self._get_alias(alias)
+            found = self.get_alias(alias)
         except EngineError as exc:
             if exc.status == 404:
                 return None
@@ -229,7 +171,7 @@ class ClientEngine(ABC):
             operations.append({"index": {"_index": alias, "_id": doc["id"]}})
             operations.append(doc)
         try:
-            response = self._bulk(operations)
+            response = self.bulk_raw(operations)
         except EngineError as exc:
             if not exc.retryable and len(chunk) > 1:
                 # The engine refused the request as a whole: one document is
@@ -249,20 +191,20 @@ class ClientEngine(ABC):
         return results
 
     def refresh(self, alias: str) -> None:
-        self._refresh(alias)
+        self.refresh_index(alias)
 
     def search(self, alias: str, query_text: str, size: int = 10) -> list[dict[str, Any]]:
         body = {
             "size": size,
             "query": {"multi_match": {"query": query_text, "fields": list(mapping.SEARCH_FIELDS)}},
         }
-        return list(self._search(alias, body)["hits"]["hits"])
+        return list(self.search_raw(alias, body)["hits"]["hits"])
 
     def count(self, alias: str) -> int:
-        return int(self._count(alias)["count"])
+        return int(self.count_raw(alias)["count"])
 
     def get(self, alias: str, id: str) -> dict[str, Any] | None:
         # A search, not GET /<alias>/_doc: after a rollover the alias spans
         # several indices and a document GET through it is refused.
-        hits = self._search(alias, {"size": 1, "query": {"ids": {"values": [id]}}})["hits"]["hits"]
+        hits = self.search_raw(alias, {"size": 1, "query": {"ids": {"values": [id]}}})["hits"]["hits"]
         return dict(hits[0]["_source"]) if hits else None

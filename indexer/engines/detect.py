@@ -1,69 +1,11 @@
-"""Pick the adapter for whatever answers at a URL."""
+"""Pick the indexer's adapter for whatever answers at a URL."""
 from __future__ import annotations
 
-import json
-from typing import Any
-
-import urllib3
-
+from ingest.engines.detect import credentials, server_info
 from ingest.settings import Settings
-from indexer.engines.base import EngineError, EngineUnavailable, SearchEngine
+from indexer.engines.base import SearchEngine
 
-
-def _get(http: urllib3.PoolManager, url: str, path: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
-    try:
-        return http.request("GET", url.rstrip("/") + path, headers=headers)
-    except urllib3.exceptions.HTTPError as exc:
-        raise EngineUnavailable(f"no search engine reachable at {url}: {exc}") from exc
-
-
-def _json(response: urllib3.BaseHTTPResponse) -> Any:
-    try:
-        return json.loads(response.data)
-    except ValueError:
-        return None
-
-
-def server_info(
-    url: str, username: str | None = None, password: str | None = None, timeout_s: float = 10.0
-) -> dict[str, Any]:
-    """The engine's ``GET /`` answer (name, cluster, version)."""
-    headers = {"Accept": "application/json"}
-    if username:
-        headers.update(urllib3.make_headers(basic_auth=f"{username}:{password or ''}"))
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False)
-    try:
-        response = _get(http, url, "/", headers)
-        if response.status in (401, 403):
-            raise EngineError(
-                f"search engine at {url} refused the credentials (HTTP {response.status}): "
-                "set RASD_SEARCH_USERNAME/RASD_SEARCH_PASSWORD",
-                status=response.status,
-                retryable=False,
-            )
-        info = _json(response)
-        if response.status == 200 and isinstance(info, dict) and "version" in info:
-            return info
-        if response.headers.get("X-Elastic-Product") == "Elasticsearch":
-            # Builds without the rest-root module (the integ-test-zip
-            # distribution) refuse GET /; the nodes API still tells the version.
-            nodes = _json(_get(http, url, "/_nodes/_local?filter_path=nodes.*.version", headers))
-            versions = [n.get("version") for n in (nodes or {}).get("nodes", {}).values()]
-            if versions and versions[0]:
-                return {"version": {"number": versions[0], "distribution": "elasticsearch"}}
-        if response.status >= 500:
-            raise EngineError(
-                f"search engine at {url} answered GET / with HTTP {response.status}",
-                status=response.status,
-                retryable=True,
-            )
-        raise EngineError(
-            f"{url} is not a search engine (GET / gave HTTP {response.status} without a version)",
-            status=response.status,
-            retryable=False,
-        )
-    finally:
-        http.clear()
+__all__ = ["open_configured_engine", "open_engine", "server_info"]
 
 
 def open_engine(
@@ -86,10 +28,5 @@ def open_engine(
 def open_configured_engine(settings: Settings, url: str | None = None) -> SearchEngine:
     """``open_engine`` with the credentials and timeout from ``settings``
     (``url`` overrides ``settings.search_url``)."""
-    password = settings.search_password.get_secret_value() if settings.search_password else None
-    return open_engine(
-        url or settings.search_url,
-        settings.search_username,
-        password,
-        timeout_s=settings.search_request_timeout_s,
-    )
+    username, password = credentials(settings)
+    return open_engine(url or settings.search_url, username, password, timeout_s=settings.search_request_timeout_s)

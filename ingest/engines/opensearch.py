@@ -1,0 +1,45 @@
+"""OpenSearch client (``opensearch-py`` 3.x)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import TransportError
+
+from ingest.engines.client import VendorClient
+from ingest.engines.errors import EngineError, EngineUnavailable, error_reason, error_type, is_retryable_status
+
+
+def _translate(exc: TransportError) -> EngineError:
+    # opensearch-py reports "no HTTP answer" as status "N/A".
+    if isinstance(exc, OSConnectionError) or not isinstance(exc.status_code, int):
+        return EngineUnavailable(f"opensearch unreachable: {exc.error}: {exc.info}")
+    info = exc.info if isinstance(exc.info, dict) else {}
+    error = info.get("error", exc.error)
+    status = exc.status_code
+    return EngineError(
+        f"opensearch {status}: {error_reason(error)}",
+        status=status,
+        retryable=is_retryable_status(status),
+        error_type=error_type(error),
+    )
+
+
+class OpenSearchClient(VendorClient):
+    distribution = "opensearch"
+
+    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float) -> OpenSearch:
+        return OpenSearch(hosts=[url], http_auth=auth, timeout=timeout_s, max_retries=0, retry_on_timeout=False)
+
+    def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except TransportError as exc:
+            raise _translate(exc) from exc
+
+    def bulk_raw(self, operations: list[dict[str, Any]], refresh: str | None = None) -> dict[str, Any]:
+        if refresh is None:
+            return self._call(self._client.bulk, body=operations)
+        return self._call(self._client.bulk, body=operations, refresh=refresh)
