@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import feedparser
+from courlan import is_navigation_page, is_not_crawlable
 import lxml.etree
 from parsel import Selector
 from scrapy.utils.gz import gunzip
@@ -216,3 +217,48 @@ def section_links(
         if pattern is not None and not pattern.search(url):
             continue
         yield url
+
+
+# -- homepages -------------------------------------------------------------
+
+FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"})
+
+
+def feeds_in_html(html: str | bytes, base_url: str) -> list[str]:
+    """Feeds a page announces with ``<link rel="alternate" type=...>``.
+
+    Written here rather than taken from trafilatura's feed finder because
+    that one downloads pages itself: every request must go through Scrapy
+    (robots.txt, politeness)."""
+    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    selector = Selector(text=text, base_url=base_url)
+    found: dict[str, None] = {}
+    for link in selector.css("link[href]"):
+        rel = (link.attrib.get("rel") or "").lower().split()
+        kind = (link.attrib.get("type") or "").lower().split(";")[0].strip()
+        if "alternate" in rel and kind in FEED_TYPES:
+            url = urljoin(base_url, link.attrib["href"].strip())
+            if _is_http(url):
+                found[url] = None
+    return list(found)
+
+
+_PAGINATION_KEYS = frozenset({"page", "p", "pg", "paged", "start", "offset"})
+_DATE_TAIL = re.compile(r"/(19|20)\d{2}(/\d{1,2}){0,2}/?$")
+
+
+def is_navigation_link(url: str) -> bool:
+    """Listing-like links that a section page leads to but that are not
+    articles: pagination, calendar archives, tag/category/author pages,
+    login and search pages (courlan's rules, plus pagination parameters and
+    date-only archive paths, which courlan lets through). Section links are
+    followed one level deep only, so these are skipped, not crawled: that
+    is how calendar and pagination traps stay closed."""
+    parts = urlsplit(url)
+    if parts.path in ("", "/"):
+        return True
+    if any(key.lower() in _PAGINATION_KEYS for key, _ in parse_qsl(parts.query)):
+        return True
+    if _DATE_TAIL.search(parts.path):
+        return True
+    return bool(is_navigation_page(url) or is_not_crawlable(url))

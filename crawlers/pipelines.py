@@ -9,6 +9,8 @@ closes the crawl if Kafka refuses records rather than losing them quietly.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -31,6 +33,16 @@ PAGES_STAT = "rasd/pages_published"
 DEAD_LETTER_STAT = "rasd/dead_letters/{reason}"
 PUBLISH_ERRORS_STAT = "rasd/publish_errors"
 KAFKA_CLOSE_REASON = "kafka_publish_failed"
+
+
+@dataclass
+class Tracked:
+    """A record whose sender wants to know when Kafka acknowledged it (the
+    continuous crawl records a URL as fetched only then, so a crash can
+    never mark as done a page that was lost)."""
+
+    record: FetchedPage | DeadLetter
+    on_acked: Callable[[], None]
 
 
 def _key(record: DeadLetter) -> str | None:
@@ -73,6 +85,9 @@ class KafkaPublishPipeline:
             raise DropItem("Kafka refused earlier records; crawl is closing")
         stats = self.crawler.stats
         assert stats is not None
+        on_acked = None
+        if isinstance(item, Tracked):
+            item, on_acked = item.record, item.on_acked
         if isinstance(item, FetchedPage):
             topic, key, stat = self.settings.topic_pages, document_id(item.final_url), PAGES_STAT
         elif isinstance(item, DeadLetter):
@@ -81,10 +96,12 @@ class KafkaPublishPipeline:
         else:
             raise DropItem(f"not a Rasd record: {type(item).__name__}")
         try:
-            self.publisher.send(topic, item, key=key)
+            future = self.publisher.send(topic, item, key=key)
         except Exception as exc:  # noqa: BLE001 - refused before sending (size, metadata timeout)
             self._fail(exc)
             raise DropItem(f"Kafka refused the record: {exc}") from exc
+        if on_acked is not None:
+            future.add_callback(lambda _metadata: on_acked())
         stats.inc_value(stat)
         self._unchecked += 1
         if self._unchecked >= self.check_every or time.monotonic() - self._last_check >= self.check_every_s:

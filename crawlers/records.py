@@ -99,6 +99,11 @@ def not_html(response: Response, *, source: str) -> DeadLetter:
     )
 
 
+def _is_redirect_limit(exc: BaseException) -> bool:
+    # Scrapy's RedirectMiddleware says so only in the message
+    return "max redirections" in str(exc)
+
+
 def _is_size_limit(exc: BaseException) -> bool:
     # Scrapy reports DOWNLOAD_MAXSIZE both while downloading
     # (DownloadCancelledError) and while decompressing (IgnoreRequest)
@@ -115,10 +120,14 @@ def failure_record(failure: Failure, url: str, *, source: str, what: str = "page
     exc = failure.value
     if failure.check(HttpError):
         response = exc.response
+        request = getattr(failure, "request", None) or response.request
+        retries = int(request.meta.get("retry_times", 0)) if request is not None else 0
+        # only statuses Scrapy retries (5xx, 429, 408) ever were
+        tried = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
         return DeadLetter(
             stage="crawl",
             reason="http_error",
-            detail=f"{what}: HTTP {response.status} after retries",
+            detail=f"{what}: HTTP {response.status}{tried}",
             url=url,
             http_status=response.status,
             source=source,
@@ -128,6 +137,10 @@ def failure_record(failure: Failure, url: str, *, source: str, what: str = "page
     if failure.check(IgnoreRequest):
         if is_robots_refusal(failure):
             return None
+        if _is_redirect_limit(exc):
+            return DeadLetter(
+                stage="crawl", reason="fetch_failed", detail=f"{what}: redirect loop or too many redirects: {exc}", url=url, source=source
+            )
         return DeadLetter(stage="crawl", reason="fetch_failed", detail=f"{what}: ignored: {exc}", url=url, source=source)
     kind = {
         CannotResolveHostError: "DNS lookup failed",

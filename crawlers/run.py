@@ -11,12 +11,17 @@ report comes back as JSON, and logs stream to the caller's stderr.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +52,14 @@ class CrawlReport(BaseModel):
     duplicate_articles: int = Field(0, description="article links skipped as already seen this crawl")
     retries: int = 0
     publish_errors: int = Field(0, description="sends or flushes Kafka refused: records were lost")
+    not_modified: int = Field(0, description="listings and articles answered 304 (unchanged, not re-read)")
+    links_published: int = Field(0, description="continuous crawl: links sent to the frontier")
+    host_holds: int = Field(0, description="times a host was held back (Retry-After, error backoff)")
 
     @property
     def ok(self) -> bool:
-        """Finished on its own and lost nothing on the way to Kafka."""
-        return self.finish_reason == "finished" and self.publish_errors == 0
+        """Finished on its own (or was asked to stop) and lost nothing on the way to Kafka."""
+        return self.finish_reason in ("finished", "shutdown") and self.publish_errors == 0
 
     @property
     def pages_per_second(self) -> float:
@@ -72,26 +80,46 @@ class CrawlReport(BaseModel):
             duplicate_articles=int(stats.get("rasd/duplicate_articles", 0)),
             retries=int(stats.get("retry/count", 0)),
             publish_errors=int(stats.get("rasd/publish_errors", 0)),
+            not_modified=int(stats.get("rasd/listings_not_modified", 0)) + int(stats.get("rasd/articles_not_modified", 0)),
+            links_published=int(stats.get("rasd/frontier/links_published", 0)),
+            host_holds=int(stats.get("rasd/host_holds", 0)),
         )
 
 
-def crawl_in_this_process(settings: Settings, sources: list[Source], **overrides: Any) -> CrawlReport:
+def crawl_in_this_process(
+    settings: Settings,
+    sources: list[Source],
+    *,
+    continuous: bool = False,
+    sources_file: str | None = None,
+    **overrides: Any,
+) -> CrawlReport:
     """Run the crawl here, starting (and stopping) Twisted's reactor: once
     per process. Use ``crawl()`` unless this process exists for it."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawlers.settings import download_slots, scrapy_settings
+    from crawlers.settings import continuous_overrides, download_slots, scrapy_settings
+    from crawlers.spiders.monitor import MonitorSpider
     from crawlers.spiders.news import NewsSpider
 
-    slots = download_slots(sources)
-    if slots and "DOWNLOAD_SLOTS" not in overrides:
-        overrides["DOWNLOAD_SLOTS"] = slots
+    policies = download_slots(sources)
+    overrides.setdefault("RASD_HOST_POLICIES", policies)
+    # Scrapy's slots only carry the concurrency: the delay is the politeness
+    # middleware's (a second delay in the slot would be measured differently)
+    overrides.setdefault(
+        "DOWNLOAD_SLOTS", {h: {"concurrency": p["concurrency"]} for h, p in policies.items() if "concurrency" in p}
+    )
+    if continuous:
+        overrides = {**continuous_overrides(), **overrides}
     process = CrawlerProcess(scrapy_settings(settings, **overrides))
-    crawler = process.create_crawler(NewsSpider)
+    crawler = process.create_crawler(MonitorSpider if continuous else NewsSpider)
     failures: list[Failure] = []
     # a crawl that cannot start (e.g. Kafka unreachable when the pipeline
     # opens) fails this Deferred; Scrapy only logs it
-    process.crawl(crawler, sources=sources).addErrback(failures.append)
+    kwargs: dict[str, Any] = {"sources": sources}
+    if continuous:
+        kwargs["sources_file"] = sources_file
+    process.crawl(crawler, **kwargs).addErrback(failures.append)
     process.start()
     if failures:
         raise CrawlError(f"crawl could not run: {failures[0].getErrorMessage()}")
@@ -101,33 +129,112 @@ def crawl_in_this_process(settings: Settings, sources: list[Source], **overrides
     return report
 
 
-def crawl(settings: Settings, sources: list[Source], *, timeout_s: float | None = None, **overrides: Any) -> CrawlReport:
-    """Crawl ``sources`` once, publishing to Kafka, and return the counts.
+def _job_settings(settings: Settings) -> dict[str, Any]:
+    data = settings.model_dump(mode="json")
+    # JSON dumps mask secrets; the child needs the real one (the job file
+    # lives in a private temporary folder and is deleted at the end)
+    if settings.search_password is not None:
+        data["search_password"] = settings.search_password.get_secret_value()
+    return data
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: if the parent dies (even by SIGKILL), the
+    kernel sends the child SIGTERM, so no crawl goes on as an orphan."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+STOP_GRACE_S = 60.0
+
+
+def crawl(
+    settings: Settings,
+    sources: list[Source],
+    *,
+    continuous: bool = False,
+    sources_file: str | Path | None = None,
+    timeout_s: float | None = None,
+    stop: threading.Event | None = None,
+    **overrides: Any,
+) -> CrawlReport:
+    """Crawl ``sources`` in a child process, publishing to Kafka, and return
+    the counts. One pass by default; ``continuous`` runs the frontier-driven
+    crawl until ``stop`` is set or this process gets SIGTERM/SIGINT (then
+    the child stops cleanly: spider closed, Kafka flushed, state saved).
+    ``sources_file`` is re-read while a continuous crawl runs.
 
     ``overrides`` are Scrapy settings (JSON-serializable values), e.g.
-    ``CLOSESPIDER_TIMEOUT=600``. ``timeout_s`` kills a crawl process that
-    does not end by itself; prefer CLOSESPIDER_TIMEOUT for a clean stop.
+    ``CLOSESPIDER_TIMEOUT=600``. ``timeout_s`` stops a crawl that does not
+    end by itself (SIGTERM, then SIGKILL after a grace period).
     Raises CrawlError when the crawl process fails without a report."""
     job = {
-        "settings": settings.model_dump(mode="json"),
+        "settings": _job_settings(settings),
         "sources": [s.model_dump(mode="json", exclude={"allowed_domains"}) for s in sources],
+        "sources_file": str(sources_file) if sources_file else None,
+        "continuous": continuous,
         "overrides": overrides,
     }
+    stop = stop or threading.Event()
     with tempfile.TemporaryDirectory(prefix="rasd-crawl-") as tmp:
         job_path = Path(tmp, "job.json")
         report_path = Path(tmp, "report.json")
         job_path.write_text(json.dumps(job), encoding="utf-8")
         cmd = [sys.executable, "-m", "crawlers.run", "--job", str(job_path), "--report", str(report_path)]
+        # its own session: a Ctrl-C in the terminal reaches only this
+        # process, which asks the child to stop once, cleanly
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, env=os.environ.copy(), start_new_session=True, preexec_fn=_die_with_parent
+        )
+        previous = _forward_signals(stop)
         try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, timeout=timeout_s, env=os.environ.copy(), check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise CrawlError(f"crawl process did not finish within {timeout_s}s") from exc
+            timed_out = _wait(proc, stop, timeout_s)
+        finally:
+            _restore_signals(previous)
+        if timed_out:
+            raise CrawlError(f"crawl process did not finish within {timeout_s}s")
         if not report_path.exists():
             raise CrawlError(f"crawl process exited with code {proc.returncode} without a report (see its log above)")
         result = json.loads(report_path.read_text(encoding="utf-8"))
     if "error" in result:
         raise CrawlError(result["error"])
     return CrawlReport.model_validate(result["report"])
+
+
+def _forward_signals(stop: threading.Event) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def _wait(proc: subprocess.Popen[bytes], stop: threading.Event, timeout_s: float | None) -> bool:
+    """Wait for the child; on ``stop`` or timeout send it one SIGTERM and
+    give it STOP_GRACE_S to finish before SIGKILL. True if it timed out."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    terminated_at: float | None = None
+    timed_out = False
+    while proc.poll() is None:
+        now = time.monotonic()
+        if terminated_at is None and (stop.is_set() or (deadline is not None and now >= deadline)):
+            timed_out = not stop.is_set()
+            proc.send_signal(signal.SIGTERM)
+            terminated_at = now
+        elif terminated_at is not None and now - terminated_at > STOP_GRACE_S:
+            proc.kill()
+        try:
+            proc.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+    return timed_out
 
 
 def _run_job(job_path: Path, report_path: Path) -> int:
@@ -144,7 +251,9 @@ def _run_job(job_path: Path, report_path: Path) -> int:
     overrides = {"LOG_INSTALL_ROOT_HANDLER": False, **job.get("overrides", {})}
     sources = [Source.model_validate(s) for s in job["sources"]]
     try:
-        report = crawl_in_this_process(settings, sources, **overrides)
+        report = crawl_in_this_process(
+            settings, sources, continuous=bool(job.get("continuous")), sources_file=job.get("sources_file"), **overrides
+        )
     except CrawlError as exc:
         log.error("crawl_failed", error=str(exc))
         report_path.write_text(json.dumps({"error": str(exc)}), encoding="utf-8")

@@ -21,11 +21,14 @@ NEWSPIDER_MODULE = "crawlers.spiders"
 
 ROBOTSTXT_OBEY = True
 
-# AutoThrottle adapts each site's delay to its latency; DOWNLOAD_DELAY is its floor
-AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_MAX_DELAY = 30.0
-AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
-CONCURRENT_REQUESTS = 32
+# Politeness is PolitenessMiddleware's job alone (delay floor with robots.txt
+# Crawl-delay, per-host concurrency, Retry-After, error backoff): Scrapy's slot
+# delay would add a second, jittered clock and AutoThrottle lowers delays.
+AUTOTHROTTLE_ENABLED = False
+DOWNLOAD_DELAY = 0.0
+# Requests waiting for a polite host must not keep other hosts waiting.
+CONCURRENT_REQUESTS = 128
+REDIRECT_MAX_TIMES = 5
 
 RETRY_ENABLED = True
 RETRY_TIMES = 2
@@ -42,8 +45,11 @@ COOKIES_ENABLED = False
 DUPEFILTER_CLASS = "crawlers.dupefilter.CanonicalUrlDupeFilter"
 
 ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
-# Scrapy's defaults (robots.txt, retry, redirect, compression...) are all we need
-DOWNLOADER_MIDDLEWARES: dict[str, int] = {}
+# Scrapy's defaults (robots.txt, retry, redirect, compression...) plus the
+# politeness gate, last before the download so it sees every retry and redirect
+DOWNLOADER_MIDDLEWARES: dict[str, int] = {"crawlers.middlewares.politeness.PolitenessMiddleware": 950}
+# Crawl-delay is read from Scrapy's parsed robots.txt (the robots_parsed signal)
+ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 
 # How often the pipeline looks for failed Kafka sends (records, seconds), so
 # broker errors close the crawl early; it never waits there (close does)
@@ -60,12 +66,12 @@ def rasd_values(settings: Settings) -> dict[str, Any]:
     message size limit)."""
     return {
         "RASD_SETTINGS": settings,
-        "USER_AGENT": settings.crawl_user_agent,
+        "USER_AGENT": settings.user_agent_header,
         "ROBOTSTXT_OBEY": settings.crawl_obey_robots,
-        "DOWNLOAD_DELAY": settings.crawl_download_delay_s,
-        # AutoThrottle's default 5 s first delay would stall short crawls
-        "AUTOTHROTTLE_START_DELAY": max(settings.crawl_download_delay_s, 0.5),
+        "RASD_POLITENESS_DELAY": settings.crawl_download_delay_s,
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_domain,
+        "DOWNLOAD_TIMEOUT": settings.crawl_download_timeout_s,
+        "REDIRECT_MAX_TIMES": settings.crawl_max_redirects,
         "DOWNLOAD_MAXSIZE": settings.crawl_max_page_bytes,
         "DOWNLOAD_WARNSIZE": settings.crawl_max_page_bytes // 2,
         "LOG_LEVEL": settings.log_level.upper(),
@@ -99,3 +105,10 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> ScrapySettings:
 
 # `scrapy crawl news` loads this module as-is: take Rasd's values from the environment
 globals().update(rasd_values(get_settings()))
+
+
+def continuous_overrides() -> dict[str, Any]:
+    """Scrapy settings of the continuous crawl: the frontier decides what is
+    fetched, so Scrapy keeps no memory of requests (a seen-set would grow
+    for as long as the crawl runs)."""
+    return {"DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter"}

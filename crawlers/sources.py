@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
 
+from crawlers.discovery import is_robots_url
+
 
 class SourcesFileError(ValueError):
     """The sources file is missing, is not YAML, or does not match the schema."""
@@ -31,6 +33,11 @@ class Source(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="stable id, stored on every page")
+    homepage: str | None = Field(
+        default=None,
+        description="the site's front page: its article links are followed, the feeds it announces "
+        "(<link rel=alternate>) and the sitemaps its robots.txt names are discovered",
+    )
     feeds: list[str] = Field(default_factory=list, description="RSS/Atom feed URLs")
     sitemaps: list[str] = Field(
         default_factory=list, description="sitemap or sitemap-index URLs, or robots.txt URLs naming sitemaps"
@@ -41,6 +48,14 @@ class Source(BaseModel):
     )
     download_delay_s: float | None = Field(default=None, ge=0, description="fixed delay for this site (no autothrottle)")
     concurrency: int | None = Field(default=None, ge=1, description="parallel requests to this site")
+    poll_interval_s: float | None = Field(
+        default=None, gt=0, description="how often its listings are polled (adapted within the configured bounds)"
+    )
+
+    @field_validator("homepage")
+    @classmethod
+    def _homepage(cls, url: str | None) -> str | None:
+        return None if url is None else _check_http_url(url)
 
     @field_validator("feeds", "sitemaps", "sections")
     @classmethod
@@ -59,8 +74,8 @@ class Source(BaseModel):
 
     @model_validator(mode="after")
     def _has_entry_point(self) -> Source:
-        if not (self.feeds or self.sitemaps or self.sections):
-            raise ValueError(f"source {self.name!r} has no feeds, sitemaps or sections")
+        if not (self.homepage or self.feeds or self.sitemaps or self.sections):
+            raise ValueError(f"source {self.name!r} has no homepage, feeds, sitemaps or sections")
         return self
 
     @computed_field  # type: ignore[prop-decorator]
@@ -69,9 +84,17 @@ class Source(BaseModel):
         """Host names of every configured URL, in first-seen order: section
         links are only followed within these (and their subdomains)."""
         hosts: dict[str, None] = {}
-        for url in (*self.feeds, *self.sitemaps, *self.sections):
+        for url in (*([self.homepage] if self.homepage else []), *self.feeds, *self.sitemaps, *self.sections):
             hosts[(urlsplit(url).hostname or "").lower()] = None
         return list(hosts)
+
+    def robots_urls(self) -> list[str]:
+        """robots.txt of the homepage's host, where its sitemaps are named."""
+        if not self.homepage:
+            return []
+        parts = urlsplit(self.homepage)
+        robots = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        return [] if robots in self.sitemaps else [robots]
 
     def article_regex(self) -> re.Pattern[str] | None:
         return re.compile(self.article_pattern) if self.article_pattern else None
@@ -95,10 +118,20 @@ class SourcesFile(BaseModel):
         return self
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, data: Any) -> str:
+    """One line per problem, naming the source (by its name when it has
+    one), the field and what is wrong."""
+    entries = data.get("sources") if isinstance(data, dict) else None
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "<top level>"
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc) or "<top level>"
+        if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+            entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+            name = entry.get("name") if isinstance(entry, dict) else None
+            who = f"source {name!r} (entry {loc[1] + 1})" if name else f"source entry {loc[1] + 1}"
+            field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:]).lstrip(".")
+            where = f"{who}, field {field}" if field else who
         lines.append(f"  {where}: {err['msg']}")
     return "\n".join(lines)
 
@@ -112,7 +145,7 @@ def parse_sources(data: Any, origin: str = "<data>") -> list[Source]:
     try:
         return SourcesFile.model_validate(data).sources
     except ValidationError as exc:
-        raise SourcesFileError(f"{origin}: invalid sources file:\n{_describe(exc)}") from exc
+        raise SourcesFileError(f"{origin}: invalid sources file:\n{_describe(exc, data)}") from exc
 
 
 def load_sources(path: str | Path) -> list[Source]:
@@ -130,3 +163,54 @@ def load_sources(path: str | Path) -> list[Source]:
     except yaml.YAMLError as exc:
         raise SourcesFileError(f"{path}: not valid YAML: {exc}") from exc
     return parse_sources(data, origin=str(path))
+
+
+def listing_urls(source: Source) -> list[tuple[str, str]]:
+    """(kind, URL) of every listing configured for ``source``: the homepage
+    and the robots.txt of its host (discovery), feeds, sitemaps (a robots.txt
+    given as a sitemap is read for its Sitemap lines) and sections."""
+    out: list[tuple[str, str]] = []
+    if source.homepage:
+        out.append(("homepage", source.homepage))
+    out.extend(("robots", url) for url in source.robots_urls())
+    out.extend(("feed", url) for url in source.feeds)
+    out.extend(("robots" if is_robots_url(url) else "sitemap", url) for url in source.sitemaps)
+    out.extend(("section", url) for url in source.sections)
+    return out
+
+
+class SourcesWatcher:
+    """The sources file, re-read when it changes (edits take effect without
+    a restart). A broken edit is reported and the last good sources stay in
+    force, so a typo never stops a running crawl."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._stamp: tuple[int, int] | None = None
+        self.sources: list[Source] = load_sources(self.path)
+        self._stamp = self._current_stamp()
+        self.last_error: str | None = None
+
+    def _current_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def poll(self) -> bool:
+        """Reload if the file changed; True when the sources changed."""
+        stamp = self._current_stamp()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            sources = load_sources(self.path)
+        except SourcesFileError as exc:
+            self.last_error = str(exc)
+            return False
+        self.last_error = None
+        if sources == self.sources:
+            return False
+        self.sources = sources
+        return True

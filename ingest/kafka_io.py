@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -57,19 +57,31 @@ def decode(raw: bytes | None, model: type[M]) -> M:
 
 
 def all_topics(settings: Settings) -> list[str]:
-    return [settings.topic_pages, settings.topic_articles, settings.topic_dead_letters]
+    return list(topic_partitions(settings))
+
+
+def topic_partitions(settings: Settings) -> dict[str, int]:
+    """Every topic of the pipeline with its partition count."""
+    return {
+        settings.topic_pages: settings.topic_partitions,
+        settings.topic_articles: settings.topic_partitions,
+        settings.topic_dead_letters: settings.topic_partitions,
+        # more partitions than crawler processes, so hosts spread evenly
+        settings.topic_frontier: settings.frontier_partitions,
+    }
 
 
 def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
     """Create the pipeline's topics if missing, and wait until they have leaders."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="rasd-admin")
     try:
-        wanted = all_topics(settings)
+        partitions = topic_partitions(settings)
+        wanted = list(partitions)
         existing = set(admin.list_topics())
         new = [
             NewTopic(
                 name=t,
-                num_partitions=settings.topic_partitions,
+                num_partitions=partitions[t],
                 replication_factor=1,
                 topic_configs={"max.message.bytes": str(max_record_bytes(settings))},
             )
@@ -124,12 +136,15 @@ class Publisher:
         self._errors: list[BaseException] = []
         self._lock = threading.Lock()
 
-    def send(self, topic: str, model: BaseModel, key: str | None = None) -> None:
-        self.send_raw(topic, encode(model), key)
+    def send(self, topic: str, model: BaseModel, key: str | None = None) -> Any:
+        """Send asynchronously; returns kafka-python's future (callbacks run
+        in the producer's I/O thread once the broker acknowledged)."""
+        return self.send_raw(topic, encode(model), key)
 
-    def send_raw(self, topic: str, value: bytes, key: str | None = None) -> None:
+    def send_raw(self, topic: str, value: bytes, key: str | None = None) -> Any:
         future = self._producer.send(topic, value=value, key=key.encode() if key else None)
         future.add_errback(self._record_error)
+        return future
 
     def _record_error(self, exc: BaseException) -> None:
         with self._lock:

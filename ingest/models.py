@@ -76,6 +76,28 @@ class Article(_Contract):
     extracted_at: datetime
 
 
+ListingKind = Literal["feed", "sitemap", "section", "homepage", "robots"]
+LinkKind = Literal["article", "feed", "sitemap", "section", "homepage", "robots"]
+
+
+class FrontierLink(_Contract):
+    """Topic ``frontier``: a URL some crawler found, keyed by its host. The
+    crawler process that owns the host (its partition) records it in the
+    URL status index and fetches it when it is due."""
+
+    schema_name: Literal["rasd.frontier_link"] = "rasd.frontier_link"
+    schema_version: Literal[1] = 1
+    url: str = Field(description="canonical URL for articles, the exact URL for listings")
+    kind: LinkKind
+    source: str
+    host: str
+    discovered_via: Literal["feed", "sitemap", "section", "seed"] = "seed"
+    discovered_from: str | None = Field(default=None, description="URL of the listing that named it")
+    hint_title: str | None = None
+    hint_published_at: datetime | None = None
+    discovered_at: datetime = Field(default_factory=utcnow)
+
+
 DeadLetterReason = Literal[
     "http_error",
     "fetch_failed",

@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     topic_pages: str = "rasd.pages.v1"
     topic_articles: str = "rasd.articles.v1"
     topic_dead_letters: str = "rasd.dead-letters.v1"
+    # Discovered links, keyed by host: the crawler group's partitions decide
+    # which process owns (fetches from) which host.
+    topic_frontier: str = "rasd.frontier.v1"
+    frontier_partitions: int = Field(default=12, ge=1)
+    crawler_group_id: str = "rasd-crawler"
     topic_partitions: int = Field(default=3, ge=1)
     # Kafka's default message limit is 1 MiB on producer, broker and consumer;
     # pages are zstd-compressed, and a page still larger than this after
@@ -44,11 +49,35 @@ class Settings(BaseSettings):
 
     # Crawling
     sources_file: Path | None = None
-    crawl_user_agent: str = "RasdBot/0.1 (+https://github.com/rasd-monitoring/rasd)"
+    # Sent as "<crawl_user_agent> (+<crawl_contact_url>)": site owners see
+    # who crawls them and where to complain.
+    crawl_user_agent: str = "RasdBot/0.1"
+    crawl_contact_url: str = "https://github.com/rasd-monitoring/rasd"
     crawl_download_delay_s: float = 0.25
     crawl_concurrency_per_domain: int = Field(default=4, ge=1)
     crawl_max_page_bytes: int = 8 * 1024 * 1024
     crawl_obey_robots: bool = True
+    crawl_download_timeout_s: float = Field(default=30.0, gt=0)
+    crawl_max_redirects: int = Field(default=5, ge=0)
+    # Continuous crawling: the URL status index (in the search engine at
+    # search_url) is the crawl's memory, shared by every crawler process.
+    crawl_status_index: str = "rasd-crawl-status"
+    # How often a source's feeds, sitemaps and sections are polled: the
+    # default interval, adapted per listing within [min, max] (changed
+    # listings are polled more often, unchanged ones less).
+    crawl_poll_interval_s: float = Field(default=600.0, gt=0)
+    crawl_poll_min_s: float = Field(default=120.0, gt=0)
+    crawl_poll_max_s: float = Field(default=6 * 3600.0, gt=0)
+    # A listing or host that keeps failing waits longer and longer, up to this.
+    crawl_error_backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
+    # Optional re-fetches of a new article to catch updates (seconds after
+    # the first fetch); empty: each article is fetched once.
+    crawl_refetch_after_s: list[float] = Field(default_factory=list)
+    # How often the sources file is checked for changes (no restart needed).
+    crawl_sources_reload_s: float = Field(default=5.0, gt=0)
+    # How often the frontier looks for due work, and how much it takes per host.
+    crawl_frontier_tick_s: float = Field(default=0.5, gt=0)
+    crawl_queue_per_host: int = Field(default=8, ge=1)
 
     # Extraction
     min_article_chars: int = Field(default=200, ge=1)
@@ -65,6 +94,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    @property
+    def user_agent_header(self) -> str:
+        return f"{self.crawl_user_agent} (+{self.crawl_contact_url})" if self.crawl_contact_url else self.crawl_user_agent
+
     def namespaced(self, tag: str) -> "Settings":
         """A copy whose topics, consumer groups and index alias carry ``tag``:
         a test or benchmark run on a shared stack that sees no one else's data."""
@@ -73,6 +106,9 @@ class Settings(BaseSettings):
                 "topic_pages": f"{tag}.pages",
                 "topic_articles": f"{tag}.articles",
                 "topic_dead_letters": f"{tag}.dead-letters",
+                "topic_frontier": f"{tag}.frontier",
+                "crawler_group_id": f"{tag}-crawler",
+                "crawl_status_index": f"{tag}-crawl-status",
                 "ingest_group_id": f"{tag}-ingest",
                 "indexer_group_id": f"{tag}-indexer",
                 "articles_alias": f"{tag}-articles",

@@ -15,6 +15,8 @@ from ingest.settings import Settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rasd media-monitoring ingestion.")
 stack_app = typer.Typer(no_args_is_help=True, help="Local stack: Kafka, OpenSearch, Elasticsearch on 127.0.0.1.")
 app.add_typer(stack_app, name="stack")
+sources_app = typer.Typer(no_args_is_help=True, help="The sources file: validate it and see what it leads to.")
+app.add_typer(sources_app, name="sources")
 
 # The stack's service names, without importing the stack code at start-up.
 SERVICES = ("kafka", "opensearch", "elasticsearch")
@@ -87,22 +89,73 @@ def stack_status() -> None:
     typer.echo(json.dumps(_stack("status", _settings()), indent=2, default=str))
 
 
-@app.command()
-def crawl(sources: Annotated[Optional[Path], typer.Option(help="sources YAML (default: RASD_SOURCES_FILE)")] = None) -> None:
-    """Crawl the configured sources once and publish fetched pages to Kafka."""
-    from crawlers.run import crawl as run_crawl
-    from crawlers.sources import load_sources
-    from ingest.kafka_io import ensure_topics
-
-    settings = _settings()
+def _sources_path(sources: Path | None, settings: Settings) -> Path:
     path = sources or settings.sources_file
     if path is None:
         raise typer.BadParameter("no sources: pass --sources or set RASD_SOURCES_FILE")
+    return path
+
+
+def _load_sources(path: Path) -> list:  # type: ignore[type-arg]
+    from crawlers.sources import SourcesFileError, load_sources
+
+    try:
+        return load_sources(path)
+    except SourcesFileError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def crawl(
+    sources: Annotated[Optional[Path], typer.Option(help="sources YAML (default: RASD_SOURCES_FILE)")] = None,
+    once: Annotated[bool, typer.Option("--once", help="one pass over the sources, then exit (no crawl state)")] = False,
+) -> None:
+    """Crawl the sources and publish fetched pages to Kafka: continuously
+    (until SIGTERM or Ctrl-C) with the crawl state in the search engine, or
+    one pass with --once."""
+    from crawlers.run import CrawlError
+    from crawlers.run import crawl as run_crawl
+    from ingest.kafka_io import ensure_topics
+
+    settings = _settings()
+    path = _sources_path(sources, settings)
+    loaded = _load_sources(path)
     ensure_topics(settings)
-    report = run_crawl(settings, load_sources(path))
+    try:
+        report = run_crawl(settings, loaded, continuous=not once, sources_file=None if once else path)
+    except CrawlError as exc:
+        typer.echo(f"crawl failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(json.dumps(report.model_dump(), indent=2, default=str))
     if not report.ok:
         raise typer.Exit(1)
+
+
+@sources_app.command("check")
+def sources_check(
+    sources: Annotated[Optional[Path], typer.Option(help="sources YAML (default: RASD_SOURCES_FILE)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    discover: Annotated[bool, typer.Option("--discover/--no-discover", help="fetch homepages, robots.txt, feeds and sitemaps")] = True,
+) -> None:
+    """Validate the sources file (which source, which field, what is wrong)
+    and report what each source leads to: feeds and sitemaps found, links."""
+    from dataclasses import asdict
+
+    from crawlers.check import check_source, http_fetcher, render
+
+    settings = _settings()
+    loaded = _load_sources(_sources_path(sources, settings))
+    if not discover:
+        typer.echo(f"{len(loaded)} source(s) valid: {', '.join(s.name for s in loaded)}")
+        return
+    fetch = http_fetcher(settings.user_agent_header, timeout_s=min(settings.crawl_download_timeout_s, 15.0))
+    reports = [check_source(source, fetch, settings.crawl_user_agent) for source in loaded]
+    if as_json:
+        typer.echo(json.dumps([{**asdict(r), "ok": r.ok} for r in reports], indent=2, ensure_ascii=False))
+    else:
+        typer.echo(render(reports))
+    raise typer.Exit(0 if all(r.ok for r in reports) else 1)
 
 
 @app.command()

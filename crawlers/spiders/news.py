@@ -21,7 +21,8 @@ from crawlers.discovery import (
     ArticleLink,
     DiscoveryError,
     Hints,
-    is_robots_url,
+    feeds_in_html,
+    is_navigation_link,
     parse_feed,
     parse_sitemap,
     section_links,
@@ -29,7 +30,9 @@ from crawlers.discovery import (
 )
 from crawlers.dupefilter import ARTICLE_META
 from crawlers.records import Via, build_page, failure_record, is_html, not_html, page_or_too_large
-from crawlers.sources import Source, load_sources
+from crawlers.sources import Source, listing_urls, load_sources
+
+ListingKind = str  # "feed" | "sitemap" | "section" | "homepage" | "robots"
 
 log = structlog.get_logger(__name__)
 
@@ -93,22 +96,37 @@ class NewsSpider(Spider):
 
     def start_requests_for(self, sources: Iterable[Source]) -> Iterator[Request]:
         for source in sources:
-            for url in source.feeds:
-                yield Request(url, callback=self.parse_feed, errback=self.listing_failed, meta=self._meta(source, listing="feed"))
-            for url in source.sitemaps:
-                if is_robots_url(url):
-                    yield Request(
-                        url, callback=self.parse_robots, errback=self.listing_failed, meta=self._meta(source, listing="robots.txt")
-                    )
-                else:
-                    yield self._sitemap_request(source, url)
-            for url in source.sections:
-                yield Request(
-                    url, callback=self.parse_section, errback=self.listing_failed, meta=self._meta(source, listing="section")
-                )
+            for kind, url in listing_urls(source):
+                yield self.listing_request(source, kind, url)
 
-    def _sitemap_request(self, source: Source, url: str) -> Request:
-        return Request(url, callback=self.parse_sitemap, errback=self.listing_failed, meta=self._meta(source, listing="sitemap"))
+    def listing_request(self, source: Source, kind: ListingKind, url: str, **meta: Any) -> Request:
+        callback = {
+            "feed": self.parse_feed,
+            "sitemap": self.parse_sitemap,
+            "robots": self.parse_robots,
+            "section": self.parse_section,
+            "homepage": self.parse_homepage,
+        }[kind]
+        return Request(
+            url, callback=callback, errback=self.listing_failed, meta=self._meta(source, listing=kind, **meta), **self.listing_request_options()
+        )
+
+    def listing_request_options(self) -> dict[str, Any]:
+        return {}
+
+    # -- what listings lead to (a one-pass crawl requests it at once) ------------
+
+    def on_articles(self, source: Source, links: list[ArticleLink], via: Via, response: Response) -> Iterator[Request | Record]:
+        for link in links:
+            yield self.article_request(source, link, via)
+
+    def on_listings(self, source: Source, kind: ListingKind, urls: list[str], response: Response) -> Iterator[Request | Record]:
+        for url in urls:
+            yield self.listing_request(source, kind, url)
+
+    def listing_parsed(self, response: Response, links: int) -> Iterator[Record]:
+        """Hook: a listing was read (``links`` found). Nothing to do in one pass."""
+        return iter(())
 
     # -- listings -------------------------------------------------------------
 
@@ -133,16 +151,16 @@ class NewsSpider(Spider):
             yield self._listing_unreadable(response, exc)
             return
         self.crawler.stats.inc_value("rasd/links/feed", len(links))
-        for link in links:
-            yield self.article_request(source, link, "feed")
+        yield from self.on_articles(source, links, "feed", response)
+        yield from self.listing_parsed(response, len(links))
 
-    def parse_robots(self, response: Response) -> Iterator[Request]:
+    def parse_robots(self, response: Response) -> Iterator[Request | Record]:
         source = self._source(response)
-        urls = sitemaps_in_robots(response.body, response.url)
+        urls = sitemaps_in_robots(response.body, response.url) if response.status == 200 else []
         if not urls:
-            log.warning("robots_without_sitemaps", url=response.url)
-        for url in urls:
-            yield self._sitemap_request(source, url)
+            log.info("robots_without_sitemaps", url=response.url, status=response.status)
+        yield from self.on_listings(source, "sitemap", urls, response)
+        yield from self.listing_parsed(response, len(urls))
 
     def parse_sitemap(self, response: Response) -> Iterator[Request | Record]:
         source = self._source(response)
@@ -151,21 +169,46 @@ class NewsSpider(Spider):
         except DiscoveryError as exc:
             yield self._listing_unreadable(response, exc)
             return
-        for url in content.sitemaps:
-            yield self._sitemap_request(source, url)
+        yield from self.on_listings(source, "sitemap", content.sitemaps, response)
         self.crawler.stats.inc_value("rasd/links/sitemap", len(content.articles))
-        for link in content.articles:
-            yield self.article_request(source, link, "sitemap")
+        yield from self.on_articles(source, content.articles, "sitemap", response)
+        yield from self.listing_parsed(response, len(content.articles) + len(content.sitemaps))
 
     def parse_section(self, response: Response) -> Iterator[Request | Record]:
         source = self._source(response)
         if not is_html(_content_type(response), response):
-            yield self._listing_unreadable(response, ValueError("section page is not HTML"))
+            yield self._listing_unreadable(response, ValueError(f"{response.meta['listing']} page is not HTML"))
             return
-        urls = list(section_links(response.text, response.url, same_site=source.owns_host, pattern=source.article_regex()))
-        self.crawler.stats.inc_value("rasd/links/section", len(urls))
-        for url in urls:
-            yield self.article_request(source, ArticleLink(url), "section")
+        links = self._section_articles(source, response)
+        self.crawler.stats.inc_value("rasd/links/section", len(links))
+        yield from self.on_articles(source, links, "section", response)
+        yield from self.listing_parsed(response, len(links))
+
+    def parse_homepage(self, response: Response) -> Iterator[Request | Record]:
+        """A front page: its article links, and the feeds it announces."""
+        source = self._source(response)
+        if not is_html(_content_type(response), response):
+            yield self._listing_unreadable(response, ValueError("homepage is not HTML"))
+            return
+        feeds = [u for u in feeds_in_html(response.text, response.url) if u not in source.feeds]
+        if feeds:
+            log.info("feeds_discovered", source=source.name, feeds=feeds)
+        self.crawler.stats.inc_value("rasd/discovered/feeds", len(feeds))
+        yield from self.on_listings(source, "feed", feeds, response)
+        links = self._section_articles(source, response)
+        self.crawler.stats.inc_value("rasd/links/section", len(links))
+        yield from self.on_articles(source, links, "section", response)
+        yield from self.listing_parsed(response, len(links) + len(feeds))
+
+    def _section_articles(self, source: Source, response: Response) -> list[ArticleLink]:
+        pattern = source.article_regex()
+        listings = {source.homepage, *source.feeds, *source.sitemaps, *source.sections}
+        urls = section_links(response.text, response.url, same_site=source.owns_host, pattern=pattern)
+        # without a pattern, navigation links (pagination, calendars, tags)
+        # are not articles: following them is how crawlers fall into traps
+        return [
+            ArticleLink(u) for u in urls if u not in listings and (pattern is not None or not is_navigation_link(u))
+        ]
 
     def listing_failed(self, failure: Failure) -> Iterator[DeadLetter]:
         request: Request = failure.request  # type: ignore[attr-defined]

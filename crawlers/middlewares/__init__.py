@@ -1,0 +1,1 @@
+"""Rasd's downloader middlewares (Scrapy's own shape)."""

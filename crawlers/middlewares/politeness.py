@@ -1,0 +1,143 @@
+"""Politeness for every request, as a downloader middleware placed last
+before the download (so it sees each retry and redirect as a new request,
+and each raw response before the retry middleware).
+
+A request waits here until its host allows it (``crawlers.politeness``):
+delay floor, per-host concurrency, Retry-After, error backoff. Only
+requests of the waiting host wait: other hosts go on. When the process
+crawls continuously, a request for a host this process no longer owns is
+dropped here (its new owner fetches it)."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+import structlog
+from scrapy import Request, signals
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+
+from crawlers.frontier.ownership import host_partition
+from crawlers.politeness import HostPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.robotstxt import RobotParser
+
+log = structlog.get_logger(__name__)
+
+GATE_META = "rasd_gate_host"
+OVERLOAD_STATUSES = frozenset({429, 503})
+
+
+class HostOwnership(Protocol):
+    partitions: int
+
+    def owns(self, host: str) -> bool: ...
+
+
+class NotOwned(IgnoreRequest):
+    """The host moved to another crawler process."""
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+class PolitenessMiddleware:
+    def __init__(self, crawler: Crawler, policy: HostPolicy) -> None:
+        self.crawler = crawler
+        self.policy = policy
+        self.user_agent: str = crawler.settings.get("USER_AGENT") or "*"
+        # per-host delay/concurrency from the sources (``download_slots``);
+        # a continuous spider replaces it when the sources file changes
+        self.host_policies: dict[str, dict[str, Any]] = {}
+        # set by a continuous spider: which hosts this process may fetch from
+        self.ownership: HostOwnership | None = None
+        self._acquired_at: dict[int, float] = {}
+        self._held_after_takeover: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        rasd = settings.get("RASD_SETTINGS")
+        default_delay = float(settings.getfloat("RASD_POLITENESS_DELAY", settings.getfloat("DOWNLOAD_DELAY")))
+        default_concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 1)
+        backoff_max = rasd.crawl_error_backoff_max_s if rasd is not None else 3600.0
+        mw: PolitenessMiddleware
+
+        def delay_for(host: str) -> float:
+            return max(default_delay, float(mw.host_policies.get(host, {}).get("delay", 0.0)))
+
+        def concurrency_for(host: str) -> int:
+            return int(mw.host_policies.get(host, {}).get("concurrency", default_concurrency))
+
+        mw = cls(crawler, HostPolicy(delay_for, concurrency_for, backoff_max_s=backoff_max))
+        mw.host_policies = settings.getdict("RASD_HOST_POLICIES")
+        crawler.signals.connect(mw.robots_parsed, signal=signals.robots_parsed)
+        crawler.politeness = mw  # type: ignore[attr-defined] - the spider finds it here
+        return mw
+
+    def acquired(self, partitions: set[int]) -> None:
+        """This process just took over these frontier partitions (any thread):
+        their hosts' previous owner may have fetched a moment ago, so the
+        first request to each waits one delay."""
+        now = time.monotonic()
+        for partition in partitions:
+            self._acquired_at[partition] = now
+
+    def _first_request_hold(self, host: str) -> None:
+        if self.ownership is None:
+            return
+        taken = self._acquired_at.get(host_partition(host, self.ownership.partitions))
+        if taken is not None and self._held_after_takeover.get(host) != taken:
+            self._held_after_takeover[host] = taken
+            wait = taken + self.policy.delay(host) - time.monotonic()
+            if wait > 0:
+                self.policy.hold(host, wait)
+
+    def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
+        delay = robotparser.crawl_delay(self.user_agent)
+        if delay:
+            host = host_of(request.url)
+            self.policy.set_crawl_delay(host, float(delay))
+            log.info("robots_crawl_delay", host=host, seconds=float(delay))
+
+    async def process_request(self, request: Request) -> None:
+        host = host_of(request.url)
+        if not host:
+            return
+        self._first_request_hold(host)
+        while True:
+            if self.ownership is not None and not self.ownership.owns(host):
+                self.crawler.stats.inc_value("rasd/not_owned_dropped")
+                raise NotOwned(f"host {host} is owned by another crawler process")
+            wait = self.policy.try_start(host)
+            if wait <= 0:
+                break
+            # short naps so a shutdown or a lost ownership is noticed
+            await asyncio.sleep(min(wait, 0.5))
+        request.meta[GATE_META] = host
+
+    def _finish(self, request: Request, *, failed: bool, retry_after_s: float | None = None) -> None:
+        host = request.meta.pop(GATE_META, None)
+        if host is None:
+            return
+        hold = self.policy.finish(host, failed=failed, retry_after_s=retry_after_s)
+        if hold:
+            self.crawler.stats.inc_value("rasd/host_holds")
+            log.info("host_hold", host=host, seconds=round(hold, 2), retry_after=retry_after_s is not None)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        failed = response.status in OVERLOAD_STATUSES or response.status >= 500
+        retry_after = parse_retry_after(response.headers.get(b"Retry-After")) if failed else None
+        self._finish(request, failed=failed, retry_after_s=retry_after)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._finish(request, failed=not isinstance(exception, IgnoreRequest))
+        return None

@@ -1,0 +1,67 @@
+"""Running continuous crawls in tests: in a thread of the test process (the
+crawl itself runs in its child process) until a condition holds."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from crawlers.run import CrawlReport, crawl
+from crawlers.sources import Source
+from ingest.settings import Settings
+
+
+def quick(settings: Settings, **update: Any) -> Settings:
+    """Continuous-crawl settings for loopback test sites: no politeness
+    delay unless a test asks, polls every few seconds."""
+    values: dict[str, Any] = {
+        "crawl_download_delay_s": 0.0,
+        "crawl_concurrency_per_domain": 4,
+        "crawl_poll_interval_s": 3.0,
+        "crawl_poll_min_s": 1.0,
+        "crawl_poll_max_s": 6.0,
+        "crawl_error_backoff_max_s": 10.0,
+        "crawl_frontier_tick_s": 0.2,
+        "crawl_sources_reload_s": 0.5,
+        "crawl_download_timeout_s": 10.0,
+    }
+    values.update(update)
+    return settings.model_copy(update=values)
+
+
+class Running:
+    """A continuous crawl started in the background; ``stop()`` asks it to
+    finish (as SIGTERM would) and returns its report."""
+
+    def __init__(self, settings: Settings, sources: list[Source], sources_file: Any = None, **overrides: Any) -> None:
+        self.stop_event = threading.Event()
+        self.report: CrawlReport | None = None
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self.report = crawl(
+                    settings, sources, continuous=True, sources_file=sources_file, stop=self.stop_event, timeout_s=900, **overrides
+                )
+            except BaseException as exc:  # noqa: BLE001 - re-raised by stop()
+                self.error = exc
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout_s: float = 120.0) -> CrawlReport:
+        self.stop_event.set()
+        self.thread.join(timeout_s)
+        assert not self.thread.is_alive(), "continuous crawl did not stop"
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
+        return self.report
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s}s waiting for {what}"
+        time.sleep(every_s)
