@@ -110,7 +110,8 @@ def check_source(source: Source, fetch: Fetch, user_agent: str) -> SourceCheck:
             continue
         parser = Protego.parse(got.body.decode("utf-8", "replace"))
         delay = parser.crawl_delay(user_agent)
-        report.crawl_delay_s = float(delay) if delay else None
+        if delay:
+            report.crawl_delay_s = max(report.crawl_delay_s or 0.0, float(delay))
         named = [u for u in sitemaps_in_robots(got.body, robots) if u not in sitemaps]
         report.listings.append(ListingCheck("robots", robots, True, f"names {len(named)} sitemap(s)"))
         sitemaps.extend(named)

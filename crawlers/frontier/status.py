@@ -198,13 +198,10 @@ def after_article_fetch(
     fetch is the next planned re-fetch counted from the first fetch, if any."""
     now = now or utcnow()
     fetches = rec.fetch_count + 1
-    plan = sorted(settings.crawl_refetch_after_s)
+    # the plan counts from the first successful fetch, whatever failed before
     anchor = rec.polls[0].at if rec.polls else now
-    next_at = None
-    if fetches <= len(plan):
-        next_at = anchor + timedelta(seconds=plan[fetches - 1])
-        if next_at < now:
-            next_at = now
+    steps = (anchor + timedelta(seconds=s) for s in sorted(settings.crawl_refetch_after_s))
+    next_at = next((t for t in steps if t > now), None)
     return rec.model_copy(
         update={
             "status": "fetched",
