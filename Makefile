@@ -1,5 +1,5 @@
 # The README's two commands.
-.PHONY: demo test setup bench
+.PHONY: demo test setup bench bench-crawl
 
 setup:
 	@scripts/setup.sh
@@ -15,3 +15,7 @@ test: setup
 ## Pipeline benchmark on a generated 1,000-article copy of the demo site.
 bench: setup
 	.venv/bin/rasd bench
+
+## Crawl benchmark: continuous crawlers on 20 generated sites, 10,000 articles.
+bench-crawl: setup
+	.venv/bin/rasd bench-crawl

@@ -16,6 +16,25 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+from scrapy.exceptions import IgnoreRequest
+
+
+class Dropped(IgnoreRequest):
+    """A request given up on purpose, not a failure: no dead letter, and in
+    a continuous crawl its URL simply stays due."""
+
+
+class NotOwned(Dropped):
+    """The host moved to another crawler process."""
+
+
+class Stopping(Dropped):
+    """The crawl is shutting down; the request waited for its host."""
+
+
+class Unwanted(Dropped):
+    """Its source left the sources file while the request waited."""
+
 
 @dataclass
 class HostState:
@@ -27,6 +46,7 @@ class HostState:
     not_before: float = 0.0
     consecutive_errors: int = 0
     last_start: float | None = None
+    last_finish: float | None = None
 
 
 def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
@@ -95,9 +115,7 @@ class HostPolicy:
         flight), else return how many seconds to wait before asking again."""
         st = self.state(host)
         now = self._clock()
-        wait = st.not_before - now
-        if st.last_start is not None:
-            wait = max(wait, st.last_start + st.floor_s - now)
+        wait = max(st.not_before, self._last_activity(st) + st.floor_s) - now
         if wait > 0:
             return wait
         if st.in_flight >= st.concurrency:
@@ -107,11 +125,33 @@ class HostPolicy:
         st.last_start = now
         return 0.0
 
+    def quiet_in(self, host: str) -> float:
+        """Seconds until ``host`` could take a request from anyone without
+        undercutting its delay (0 when already so); a request in flight
+        counts as one more delay."""
+        st = self.hosts.get(host)
+        if st is None or st.last_start is None:
+            return 0.0
+        wait = self._last_activity(st) + st.floor_s - self._clock()
+        if st.in_flight:
+            wait = max(wait, st.floor_s)
+        return max(0.0, wait)
+
+    @staticmethod
+    def _last_activity(st: HostState) -> float:
+        # The delay runs from the later of the last start and the last
+        # finish: then the site sees the gap too, whatever the latency of
+        # each request (a slow first answer cannot shorten it).
+        if st.floor_s <= 0 or st.last_start is None:
+            return float("-inf")
+        return max(st.last_start, st.last_finish or st.last_start)
+
     def finish(self, host: str, *, failed: bool, retry_after_s: float | None = None) -> float:
         """A request ended. ``failed``: overload, server error or no answer.
         Returns the hold put on the host (0.0 when none)."""
         st = self.state(host)
         st.in_flight = max(0, st.in_flight - 1)
+        st.last_finish = self._clock()
         if not failed:
             st.consecutive_errors = 0
             return 0.0

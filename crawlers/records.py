@@ -21,6 +21,7 @@ from ingest.kafka_io import encode
 from ingest.models import DeadLetter, FetchedPage, compress, utcnow
 
 from crawlers.discovery import Hints
+from crawlers.politeness import Dropped
 
 Via = Literal["feed", "sitemap", "section", "seed"]
 
@@ -118,6 +119,8 @@ def failure_record(failure: Failure, url: str, *, source: str, what: str = "page
     """Dead letter for a request that produced no usable response, or None
     for refusals that are policy rather than failure (robots.txt)."""
     exc = failure.value
+    if failure.check(Dropped):
+        return None
     if failure.check(HttpError):
         response = exc.response
         request = getattr(failure, "request", None) or response.request

@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -157,6 +158,7 @@ def crawl(
     sources_file: str | Path | None = None,
     timeout_s: float | None = None,
     stop: threading.Event | None = None,
+    on_start: Callable[[int], None] | None = None,
     **overrides: Any,
 ) -> CrawlReport:
     """Crawl ``sources`` in a child process, publishing to Kafka, and return
@@ -164,6 +166,7 @@ def crawl(
     crawl until ``stop`` is set or this process gets SIGTERM/SIGINT (then
     the child stops cleanly: spider closed, Kafka flushed, state saved).
     ``sources_file`` is re-read while a continuous crawl runs.
+    ``on_start`` is given the crawl process's pid.
 
     ``overrides`` are Scrapy settings (JSON-serializable values), e.g.
     ``CLOSESPIDER_TIMEOUT=600``. ``timeout_s`` stops a crawl that does not
@@ -187,6 +190,8 @@ def crawl(
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, env=os.environ.copy(), start_new_session=True, preexec_fn=_die_with_parent
         )
+        if on_start is not None:
+            on_start(proc.pid)
         previous = _forward_signals(stop)
         try:
             timed_out = _wait(proc, stop, timeout_s)

@@ -47,7 +47,11 @@ DUPEFILTER_CLASS = "crawlers.dupefilter.CanonicalUrlDupeFilter"
 ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
 # Scrapy's defaults (robots.txt, retry, redirect, compression...) plus the
 # politeness gate, last before the download so it sees every retry and redirect
-DOWNLOADER_MIDDLEWARES: dict[str, int] = {"crawlers.middlewares.politeness.PolitenessMiddleware": 950}
+DOWNLOADER_MIDDLEWARES: dict[str, int] = {
+    # after RedirectMiddleware (600) in the request order, so it sees redirects first
+    "crawlers.middlewares.redirects.KnownRedirectTargetMiddleware": 610,
+    "crawlers.middlewares.politeness.PolitenessMiddleware": 950,
+}
 # Crawl-delay is read from Scrapy's parsed robots.txt (the robots_parsed signal)
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 

@@ -237,6 +237,23 @@ def bench(
     typer.echo(run_benchmark(settings, articles, engine, timeout))
 
 
+@app.command("bench-crawl")
+def bench_crawl(
+    hosts: Annotated[int, typer.Option(help="generated news sites, each on its own loopback address")] = 20,
+    articles: Annotated[int, typer.Option(help="articles shared by the sites")] = 10_000,
+    engine: Annotated[str, typer.Option(help="status index engine: opensearch or elasticsearch")] = "opensearch",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each crawl run")] = 900.0,
+) -> None:
+    """Crawl benchmark on a generated universe of sites: one and two continuous crawlers, and scrapy bench."""
+    from rasd.bench_crawl import run_crawl_benchmark
+
+    if engine not in ("opensearch", "elasticsearch"):
+        raise typer.BadParameter("engine must be opensearch or elasticsearch")
+    settings = _settings().model_copy(update={"log_level": "WARNING"})
+    configure_logging("WARNING")
+    typer.echo(run_crawl_benchmark(settings, hosts, articles, engine, timeout))
+
+
 @app.command()
 def demo() -> None:
     """The main job on the local stack: crawl -> extract -> Kafka -> index, then a report.

@@ -40,6 +40,9 @@ log = structlog.get_logger(__name__)
 # How long a process that loses hosts waits for their requests in flight to
 # finish and be recorded, so the new owner does not fetch them again.
 REVOKE_GRACE_S = 10.0
+# Longest a process holds hosts it is giving up for their delay to run out
+# (a larger Crawl-delay is honoured by the next owner's own gate).
+MAX_QUIET_WAIT_S = 60.0
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -60,13 +63,13 @@ class FrontierWorker:
         store: StatusStore,
         listings: Callable[[], list[FrontierLink]],
         *,
-        on_acquired: Callable[[set[int]], None] | None = None,
+        quiet_in: Callable[[set[int]], float] | None = None,
         client_id: str = "rasd-crawler",
     ) -> None:
         self.settings = settings
         self.store = store
         self._listings = listings
-        self._on_acquired = on_acquired
+        self._quiet_in = quiet_in
         self.client_id = client_id
         self.ownership = Ownership(settings.frontier_partitions)
         self.producer: KafkaProducer | None = None
@@ -145,6 +148,14 @@ class FrontierWorker:
         """Forget a URL without writing (its request was dropped)."""
         self._released.put(status_id)
 
+    def has_article(self, status_id: str) -> bool:
+        """Fetched already (the status index says so) or in this process's
+        hands right now. Blocking: call it off Scrapy's thread."""
+        if status_id in self._in_flight:
+            return True
+        found = self.store.get([status_id]).get(status_id)
+        return found is not None and found.status == "fetched"
+
     def in_flight(self) -> int:
         return len(self._in_flight)
 
@@ -168,6 +179,7 @@ class FrontierWorker:
                 self._take_due()
             self._apply_updates()
             self._consumer.commit()
+            self._wait_quiet(self.ownership.owned)
         except BaseException as exc:  # noqa: BLE001 - reported to the spider, which closes
             self.error = exc
             log.error("frontier_failed", error=repr(exc))
@@ -292,12 +304,21 @@ class FrontierWorker:
             if not pending:
                 break
             time.sleep(0.05)
+        self._wait_quiet(partitions)
         log.info("hosts_revoked", partitions=sorted(partitions), dropped_ready=len(dropped))
+
+    def _wait_quiet(self, partitions: set[int] | frozenset[int]) -> None:
+        """Hold on to hosts until their politeness delay has run out, so the
+        next owner's first request cannot come too soon after ours."""
+        if self._quiet_in is None or not partitions:
+            return
+        wait = min(MAX_QUIET_WAIT_S, self._quiet_in(set(partitions)))
+        if wait > 0:
+            log.info("hosts_handover_wait", seconds=round(wait, 2), partitions=len(partitions))
+            time.sleep(wait)
 
     def _on_assigned(self, partitions: set[int]) -> None:
         acquired = partitions - self.ownership.owned
         self.ownership.assign(partitions)
         self._listings_version = None
         log.info("hosts_assigned", partitions=sorted(partitions), new=sorted(acquired))
-        if acquired and self._on_acquired is not None:
-            self._on_acquired(acquired)

@@ -10,7 +10,7 @@ dropped here (its new owner fetches it)."""
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -20,7 +20,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawlers.frontier.ownership import host_partition
-from crawlers.politeness import HostPolicy, parse_retry_after
+from crawlers.politeness import HostPolicy, NotOwned, Stopping, Unwanted, parse_retry_after
+
+__all__ = ["NotOwned", "PolitenessMiddleware", "Stopping"]
 
 if TYPE_CHECKING:
     from typing import Self
@@ -40,10 +42,6 @@ class HostOwnership(Protocol):
     def owns(self, host: str) -> bool: ...
 
 
-class NotOwned(IgnoreRequest):
-    """The host moved to another crawler process."""
-
-
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
@@ -58,8 +56,8 @@ class PolitenessMiddleware:
         self.host_policies: dict[str, dict[str, Any]] = {}
         # set by a continuous spider: which hosts this process may fetch from
         self.ownership: HostOwnership | None = None
-        self._acquired_at: dict[int, float] = {}
-        self._held_after_takeover: dict[str, float] = {}
+        # set by a continuous spider: False for requests of removed sources
+        self.wanted: Callable[[Request], bool] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -82,23 +80,20 @@ class PolitenessMiddleware:
         crawler.politeness = mw  # type: ignore[attr-defined] - the spider finds it here
         return mw
 
-    def acquired(self, partitions: set[int]) -> None:
-        """This process just took over these frontier partitions (any thread):
-        their hosts' previous owner may have fetched a moment ago, so the
-        first request to each waits one delay."""
-        now = time.monotonic()
-        for partition in partitions:
-            self._acquired_at[partition] = now
-
-    def _first_request_hold(self, host: str) -> None:
+    def quiet_in(self, partitions: set[int]) -> float:
+        """Seconds until every host of these frontier partitions is past its
+        delay with nothing in flight: a host is handed to another process
+        only then, so its politeness holds across processes."""
         if self.ownership is None:
-            return
-        taken = self._acquired_at.get(host_partition(host, self.ownership.partitions))
-        if taken is not None and self._held_after_takeover.get(host) != taken:
-            self._held_after_takeover[host] = taken
-            wait = taken + self.policy.delay(host) - time.monotonic()
-            if wait > 0:
-                self.policy.hold(host, wait)
+            return 0.0
+        return max(
+            (
+                self.policy.quiet_in(host)
+                for host in list(self.policy.hosts)
+                if host_partition(host, self.ownership.partitions) in partitions
+            ),
+            default=0.0,
+        )
 
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
         delay = robotparser.crawl_delay(self.user_agent)
@@ -111,8 +106,11 @@ class PolitenessMiddleware:
         host = host_of(request.url)
         if not host:
             return
-        self._first_request_hold(host)
         while True:
+            if not self.crawler.crawling:
+                raise Stopping(f"crawl stopping while {request.url} waited for its host")
+            if self.wanted is not None and not self.wanted(request):
+                raise Unwanted(f"{request.url}: its source is no longer crawled")
             if self.ownership is not None and not self.ownership.owns(host):
                 self.crawler.stats.inc_value("rasd/not_owned_dropped")
                 raise NotOwned(f"host {host} is owned by another crawler process")

@@ -39,7 +39,9 @@ from crawlers.frontier.status import (
 )
 from crawlers.frontier.store import StatusStore
 from crawlers.frontier.worker import FrontierWorker
-from crawlers.middlewares.politeness import NotOwned, host_of
+from crawlers.middlewares.politeness import host_of
+from crawlers.middlewares.redirects import AlreadyHave
+from crawlers.politeness import Dropped
 from crawlers.pipelines import Tracked
 from crawlers.records import Via
 from crawlers.settings import download_slots
@@ -113,9 +115,11 @@ class MonitorSpider(NewsSpider):
             spider.rasd,
             store,
             listings=lambda: spider._listing_links,
-            on_acquired=spider._acquired,
+            quiet_in=spider._quiet_in,
             client_id=f"rasd-crawler-{socket.gethostname()}-{os.getpid()}",
         )
+        # KnownRedirectTargetMiddleware asks it before following a redirect
+        spider.known_articles = spider.worker
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._closed, signal=signals.spider_closed)
@@ -152,6 +156,10 @@ class MonitorSpider(NewsSpider):
         politeness = getattr(self.crawler, "politeness", None)
         if politeness is not None:
             politeness.ownership = self.worker.ownership
+            # robots.txt requests carry no source: always wanted
+            politeness.wanted = lambda request: request.meta.get("rasd_source", "") in self.sources_by_name or (
+                "rasd_source" not in request.meta
+            )
             politeness.host_policies = download_slots(self.sources)
         self.worker.start()
         feed = task.LoopingCall(self._feed)
@@ -176,10 +184,9 @@ class MonitorSpider(NewsSpider):
             self.crawler.stats.set_value(f"rasd/frontier/{key}", value)
         log.info("continuous_crawl_stopped", reason=reason, **self.worker.stats)
 
-    def _acquired(self, partitions: set[int]) -> None:
+    def _quiet_in(self, partitions: set[int]) -> float:
         politeness = getattr(self.crawler, "politeness", None)
-        if politeness is not None:
-            politeness.acquired(partitions)
+        return politeness.quiet_in(partitions) if politeness is not None else 0.0
 
     async def start(self) -> Any:
         # the work comes from the frontier, not from start requests
@@ -331,7 +338,9 @@ class MonitorSpider(NewsSpider):
         too, so a listing naming it directly does not lead to a second fetch."""
         final = _article_id(response.url)
         host = host_of(response.url)
-        if final == rec.url or not host or not self.worker.owns(host):
+        # same host: this process owned it when the request left (ownership
+        # may be moving right now; the write still lands before the handover)
+        if final == rec.url or host != rec.host:
             return
         twin = rec.model_copy(update={"url": final, "fetch_url": response.url, "host": host,
                                       "partition": host_partition(host, self.rasd.frontier_partitions)})
@@ -340,7 +349,11 @@ class MonitorSpider(NewsSpider):
     def article_failed(self, failure: Failure) -> Iterator[DeadLetter]:
         request: Request = failure.request  # type: ignore[attr-defined]
         rec: UrlStatus | None = request.meta.get(STATUS_META)
-        if failure.check(NotOwned):
+        if failure.check(AlreadyHave) and rec is not None:
+            # the link is an alias of an article the crawl has: done with it
+            self.worker.update(after_article_fetch(rec, self.rasd, http_status=301, etag=None, last_modified=None))
+            return
+        if failure.check(Dropped):
             if rec is not None:
                 self.worker.release(rec.id)
             return
@@ -365,7 +378,7 @@ class MonitorSpider(NewsSpider):
     def listing_failed(self, failure: Failure) -> Iterator[DeadLetter]:
         request: Request = failure.request  # type: ignore[attr-defined]
         rec: UrlStatus | None = request.meta.get(STATUS_META)
-        if failure.check(NotOwned):
+        if failure.check(Dropped):
             if rec is not None:
                 self.worker.release(rec.id)
             return

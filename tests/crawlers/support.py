@@ -38,17 +38,37 @@ class Running:
         self.stop_event = threading.Event()
         self.report: CrawlReport | None = None
         self.error: BaseException | None = None
+        self.pid: int | None = None
 
         def run() -> None:
             try:
                 self.report = crawl(
-                    settings, sources, continuous=True, sources_file=sources_file, stop=self.stop_event, timeout_s=900, **overrides
+                    settings, sources, continuous=True,
+                    sources_file=sources_file,
+                    stop=self.stop_event,
+                    timeout_s=900,
+                    on_start=self._started,
+                    **overrides,
                 )
             except BaseException as exc:  # noqa: BLE001 - re-raised by stop()
                 self.error = exc
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
+
+    def _started(self, pid: int) -> None:
+        self.pid = pid
+
+    def kill(self) -> None:
+        """SIGKILL the crawl process (no chance to save anything)."""
+        import os
+        import signal
+
+        wait_until(lambda: self.pid is not None, 30, "crawl process started")
+        assert self.pid is not None
+        os.kill(self.pid, signal.SIGKILL)
+        self.thread.join(60)
+        assert not self.thread.is_alive()
 
     def stop(self, timeout_s: float = 120.0) -> CrawlReport:
         self.stop_event.set()

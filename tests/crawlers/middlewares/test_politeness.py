@@ -15,6 +15,7 @@ HOST = "news.example"
 @pytest.fixture
 def mw():
     crawler = get_crawler(settings_dict={"RASD_POLITENESS_DELAY": 0.0, "CONCURRENT_REQUESTS_PER_DOMAIN": 2})
+    crawler.crawling = True  # as while a crawl runs (a stopping crawl drops waiting requests)
     return PolitenessMiddleware.from_crawler(crawler)
 
 
@@ -83,3 +84,11 @@ def test_a_request_for_a_host_not_owned_is_dropped(mw):
     assert "theirs.example" not in mw.policy.hosts or mw.policy.hosts["theirs.example"].in_flight == 0
     # an owned host goes through
     assert start(mw, "https://mine.example/a").meta[GATE_META] == "mine.example"
+
+
+def test_a_request_waiting_for_its_host_is_dropped_when_the_crawl_stops(mw):
+    from crawlers.politeness import Stopping
+
+    mw.crawler.crawling = False
+    with pytest.raises(Stopping):
+        start(mw)
