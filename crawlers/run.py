@@ -121,6 +121,10 @@ def crawl_in_this_process(
     if continuous:
         kwargs["sources_file"] = sources_file
     process.crawl(crawler, **kwargs).addErrback(failures.append)
+    from twisted.internet import reactor
+
+    # a stop asked for before Scrapy installed its own signal handlers
+    reactor.callWhenRunning(lambda: _EARLY_STOP.is_set() and process.stop())  # type: ignore[attr-defined]
     process.start()
     if failures:
         raise CrawlError(f"crawl could not run: {failures[0].getErrorMessage()}")
@@ -242,7 +246,14 @@ def _wait(proc: subprocess.Popen[bytes], stop: threading.Event, timeout_s: float
     return timed_out
 
 
+# Set by SIGTERM/SIGINT while the child starts up, before Scrapy's handlers
+# exist: the crawl then stops as soon as it runs, cleanly, with a report.
+_EARLY_STOP = threading.Event()
+
+
 def _run_job(job_path: Path, report_path: Path) -> int:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: _EARLY_STOP.set())
     from ingest.logs import configure_logging
 
     job = json.loads(job_path.read_text(encoding="utf-8"))

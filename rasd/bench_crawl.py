@@ -52,6 +52,8 @@ POLL_S = 0.5
 BASE_HEADERS = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "Accept-Language": "en"}
 SCRAPY_BENCH_S = 20
 STOP_JOIN_S = 90.0
+# a crawl with no new article for this long is stopped and reported as stalled
+STALL_S = 120.0
 
 
 def _fresh(settings: Settings, tag: str) -> Settings:
@@ -159,18 +161,21 @@ def crawl_until_fetched(settings: Settings, universe: Universe, labels: list[str
     own_cpu = me.cpu_times()
     t0 = time.time()
     deadline = time.monotonic() + timeout_s
-    outcome = "timeout"
+    outcome = "interrupted"
     try:
         for t in threads:
             t.start()
-        next_tick = time.monotonic()
+        next_tick = last_new = time.monotonic()
         while True:
             hits = universe.hits
+            before = len(first_hit)
             for h in hits[scanned:]:
                 k = _key(h.host, h.path)
                 if k in expected:
                     first_hit.setdefault(k, h)
             scanned = len(hits)
+            if len(first_hit) > before:
+                last_new = time.monotonic()
             _crawler_children(procs)
             for p in procs.values():
                 p.sample(len(first_hit))
@@ -181,6 +186,10 @@ def crawl_until_fetched(settings: Settings, universe: Universe, labels: list[str
                 outcome = "a crawler ended early"
                 break
             if time.monotonic() >= deadline:
+                outcome = f"timeout after {timeout_s:.0f} s"
+                break
+            if time.monotonic() - last_new >= STALL_S:
+                outcome = f"stalled: no new article for {STALL_S:.0f} s"
                 break
             next_tick += POLL_S
             time.sleep(max(0.0, next_tick - time.monotonic()))
@@ -198,8 +207,10 @@ def crawl_until_fetched(settings: Settings, universe: Universe, labels: list[str
     by_client: dict[str, set[tuple[str, str]]] = {}
     statuses: Counter[int] = Counter()
     serve_s: list[float] = []
+    requests: Counter[str] = Counter()
     other = 0
     for h in universe.hits:
+        requests[h.client or "?"] += 1
         k = _key(h.host, h.path)
         if k in expected:
             per_url[k] += 1
@@ -227,6 +238,7 @@ def crawl_until_fetched(settings: Settings, universe: Universe, labels: list[str
         "article_statuses": dict(statuses),
         "other_requests": other,
         "split": {client: len(urls) for client, urls in sorted(by_client.items())},
+        "requests": dict(sorted(requests.items())),
         "procs": {p.label: p for p in procs.values()},
         "load": (load_start, load_end),
         # this process serves the universe: its CPU and time per article request
@@ -307,6 +319,10 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0f}%"
 
 
+def _s(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f} s"
+
+
 def _load(load: tuple) -> str:
     start, end = load
     return f"{start[0]:.2f}" + (f" -> {end[0]:.2f}" if end else "")
@@ -318,12 +334,15 @@ INDENT = " " * 16
 def _run_lines(name: str, run: dict) -> list[str]:
     lines = [
         f"  {name:<13}{run['pages_per_s']:7.1f} pages/s from crawler start, {run['pages_per_s_after_start']:.1f} from "
-        f"the first article ({run['fetched']}/{run['expected']} articles in {run['total_s'] or 0:.1f} s, "
-        f"start-up {run['startup_s'] or 0:.1f} s)",
+        f"the first article ({run['fetched']}/{run['expected']} articles in {_s(run['total_s'])}, "
+        f"start-up {_s(run['startup_s'])})",
         f"{INDENT}duplicates {run['duplicate_urls']} article URLs ({run['duplicate_requests']} extra requests; "
         f"must be 0); article statuses {run['article_statuses']}, {run['other_requests']} other requests",
         f"{INDENT}universe (this process) CPU {_pct(run['universe_cpu_pct'])} of a core, "
         f"{run['serve_ms'] or 0:.1f} ms per article; load (1 min) {_load(run['load'])}",
+        f"{INDENT}requests by crawler {run['requests'] or '{}'}; crawler reports: "
+        + ("; ".join(f"{label} {r.finish_reason}, {r.requests} requests, {r.pages_published} pages published, "
+                     f"{r.publish_errors} publish errors" for label, r in sorted(run["reports"].items())) or "none"),
     ]
     if run["outcome"] != "complete":
         lines.append(f"{INDENT}INCOMPLETE: {run['outcome']}")

@@ -30,7 +30,7 @@ def test_compose_file_is_valid_for_a_real_compose_parser():
 
 def test_every_long_running_service_has_a_health_check():
     services = _resolved()["services"]
-    for name in ("kafka", "elasticsearch", "kibana", "ingest", "indexer", "demo-site"):
+    for name in ("kafka", "elasticsearch", "kibana", "crawler", "ingest", "indexer", "demo-site"):
         assert "healthcheck" in services[name], name
 
 
@@ -53,7 +53,7 @@ def test_every_command_compose_runs_is_a_rasd_subcommand():
     services = _resolved()["services"]
     for name in ("crawler", "ingest", "indexer", "demo-site"):
         assert services[name]["command"][0] in click_app.commands, name
-    for name in ("ingest", "indexer"):
+    for name in ("crawler", "ingest", "indexer"):
         test = services[name]["healthcheck"]["test"]
         assert test[1:3] == ["rasd", "check"]
 
@@ -65,3 +65,16 @@ def test_compose_uses_the_same_server_versions_as_the_local_stack():
     assert f"apache/kafka:{versions.KAFKA_VERSION}" in text
     assert f"elasticsearch:{versions.ELASTICSEARCH_VERSION}" in text
     assert f"kibana:{versions.ELASTICSEARCH_VERSION}" in text
+
+
+def test_the_crawler_runs_continuously_and_can_be_scaled_out():
+    crawler = _resolved()["services"]["crawler"]
+    assert crawler["command"] == ["crawl"]  # continuous: no --once
+    assert crawler["restart"] == "unless-stopped"
+    # --scale crawler=3 needs replicas without a fixed name or host port
+    assert "container_name" not in crawler and "ports" not in crawler
+    # its state lives in the search engine, which must be up first
+    assert "elasticsearch" in crawler["depends_on"]
+    assert crawler["environment"]["RASD_SEARCH_URL"].startswith("http://elasticsearch:")
+    # a clean stop (spider closed, Kafka flushed, hosts handed over) needs time
+    assert crawler["stop_grace_period"] in ("1m30s", "90s")

@@ -85,3 +85,17 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, every
     while not condition():
         assert time.monotonic() < deadline, f"timed out after {timeout_s}s waiting for {what}"
         time.sleep(every_s)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The RASD_* environment that gives a child process these settings."""
+    import json
+
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        if name == "search_password" and settings.search_password is not None:
+            value = settings.search_password.get_secret_value()
+        env[f"RASD_{name.upper()}"] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    return env

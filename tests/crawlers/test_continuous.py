@@ -46,6 +46,7 @@ class Scenario:
         self.killed_first_hits: set[str] = set()
         self.published: dict[str, float] = {}
         self.removed_at = 0.0
+        self.added_at = 0.0
         self.restart_started = 0.0
         self.reports: dict[str, object] = {}
         self.expected: set[str] = set()
@@ -68,6 +69,11 @@ class Scenario:
             if h.status in (200, 304) and _canon(h.url) in {_canon(u) for u in self.universe.expected_article_urls()}
         }
 
+    def _edit(self, change) -> None:  # type: ignore[no-untyped-def]
+        data = yaml.safe_load(self.sources_file.read_text(encoding="utf-8"))
+        data["sources"] = change(data["sources"])
+        self.sources_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
     def run(self) -> None:
         expected = {_canon(u) for u in self.universe.expected_article_urls()}
         sources = load_sources(self.sources_file)
@@ -81,6 +87,9 @@ class Scenario:
                 _canon(h.url) for h in self.universe.hits if h.client == "A" and h.started > self.kill_time - 3
             }
             c = Running(self.settings, sources, self.sources_file, **tagged("C"))
+            # a source added while the crawl runs
+            self._edit(lambda entries: entries + [self.universe.sites["nouvelles"].source_entry()])
+            self.added_at = time.time()
             try:
                 wait_until(lambda: expected <= self.fetched(), 300, "every reachable article fetched")
                 # news while the crawl runs
@@ -89,9 +98,7 @@ class Scenario:
                         self.published[_canon(url)] = time.time()
                 wait_until(lambda: set(self.published) <= self.fetched(), 60, "published articles fetched")
                 # a source leaves the sources file while the crawl runs
-                data = yaml.safe_load(self.sources_file.read_text(encoding="utf-8"))
-                data["sources"] = [s for s in data["sources"] if s["name"] != "down"]
-                self.sources_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+                self._edit(lambda entries: [e for e in entries if e["name"] != "down"])
                 self.removed_at = time.time()
                 time.sleep(8)
             finally:
@@ -124,7 +131,9 @@ def scenario(stack_settings, kafka_bootstrap, opensearch_url, tmp_path_factory) 
     universe = fixture_universe().start()
     try:
         path = tmp_path_factory.mktemp("sources") / "sources.yaml"
-        path.write_text(universe.sources_yaml(), encoding="utf-8")
+        # nouvelles joins the sources file while the crawl runs
+        initial = [e for e in universe.sources() if e["name"] != "nouvelles"]
+        path.write_text(yaml.safe_dump({"sources": initial}, allow_unicode=True), encoding="utf-8")
         sc = Scenario(universe, settings, path)
         sc.run()
         yield sc
@@ -216,6 +225,13 @@ def test_a_failing_source_is_polled_with_growing_backoff_and_a_removed_one_not_a
     # the sources file is re-read within a second; allow for a poll in flight
     after = [h for h in scenario.hits if h.site == "down" and h.started > scenario.removed_at + 3]
     assert not after, after
+
+
+def test_a_source_added_to_the_sources_file_is_crawled_without_a_restart(scenario: Scenario):
+    hits = [h for h in scenario.hits_before_restart if h.site == "nouvelles"]
+    assert hits and min(h.started for h in hits) >= scenario.added_at
+    want = {_canon(u) for u in scenario.universe.sites["nouvelles"].expected_article_urls()}
+    assert want <= set(scenario.article_hits(hits))
 
 
 def test_a_restart_fetches_nothing_already_fetched(scenario: Scenario):
