@@ -48,6 +48,9 @@ ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
 # Scrapy's defaults (robots.txt, retry, redirect, compression...) plus the
 # politeness gate, last before the download so it sees every retry and redirect
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {
+    # Scrapy's own, but re-read after a while (a crawl runs for months)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawlers.middlewares.robots.ExpiringRobotsTxtMiddleware": 100,
     # after RedirectMiddleware (600) in the request order, so it sees redirects first
     "crawlers.middlewares.redirects.KnownRedirectTargetMiddleware": 610,
     "crawlers.middlewares.politeness.PolitenessMiddleware": 950,
@@ -73,6 +76,7 @@ def rasd_values(settings: Settings) -> dict[str, Any]:
         "USER_AGENT": settings.user_agent_header,
         "ROBOTSTXT_OBEY": settings.crawl_obey_robots,
         "RASD_POLITENESS_DELAY": settings.crawl_download_delay_s,
+        "RASD_ROBOTS_TTL_S": settings.crawl_robots_ttl_s,
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_domain,
         "DOWNLOAD_TIMEOUT": settings.crawl_download_timeout_s,
         "REDIRECT_MAX_TIMES": settings.crawl_max_redirects,

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     crawl_max_page_bytes: int = 8 * 1024 * 1024
     crawl_obey_robots: bool = True
     crawl_download_timeout_s: float = Field(default=30.0, gt=0)
+    # robots.txt is read again after this long (rules and Crawl-delay change)
+    crawl_robots_ttl_s: float = Field(default=86_400.0, gt=0)
     crawl_max_redirects: int = Field(default=5, ge=0)
     # Continuous crawling: the URL status index (in the search engine at
     # search_url) is the crawl's memory, shared by every crawler process.

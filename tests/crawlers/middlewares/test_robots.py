@@ -1,0 +1,47 @@
+import asyncio
+
+import pytest
+from scrapy import Request
+from scrapy.utils.test import get_crawler
+
+from crawlers.middlewares.robots import ExpiringRobotsTxtMiddleware
+
+
+class Downloads:
+    """Stands in for the engine: counts robots.txt downloads."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def download_async(self, request):
+        from scrapy.http import TextResponse
+
+        self.count += 1
+        return TextResponse(request.url, body=b"User-agent: *\nCrawl-delay: 2\n", encoding="utf-8")
+
+
+@pytest.fixture
+def mw():
+    crawler = get_crawler(settings_dict={"ROBOTSTXT_OBEY": True, "RASD_ROBOTS_TTL_S": 60.0})
+    crawler.engine = Downloads()
+    return ExpiringRobotsTxtMiddleware.from_crawler(crawler)
+
+
+def parse(mw, url="https://news.example/a"):
+    return asyncio.run(mw.robot_parser(Request(url)))
+
+
+def test_robots_txt_is_read_once_while_fresh_and_again_once_expired(mw, monkeypatch):
+    import crawlers.middlewares.robots as robots
+
+    clock = [1000.0]
+    monkeypatch.setattr(robots.time, "monotonic", lambda: clock[0])
+    assert parse(mw).crawl_delay("RasdBot") == 2
+    parse(mw)
+    assert mw.crawler.engine.count == 1
+    clock[0] += 61
+    parse(mw)
+    assert mw.crawler.engine.count == 2
+    # another site has its own clock
+    parse(mw, "https://other.example/b")
+    assert mw.crawler.engine.count == 3
