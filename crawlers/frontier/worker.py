@@ -61,7 +61,7 @@ class FrontierWorker:
         self,
         settings: Settings,
         store: StatusStore,
-        listings: Callable[[], list[FrontierLink]],
+        listings: Callable[[], tuple[int, list[FrontierLink]]],
         *,
         quiet_in: Callable[[set[int]], float] | None = None,
         client_id: str = "rasd-crawler",
@@ -84,6 +84,7 @@ class FrontierWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self._beat = time.monotonic()
         self.stats = {"links_consumed": 0, "links_new": 0, "due_taken": 0, "updates_written": 0}
 
     # -- lifecycle (Scrapy's thread) -------------------------------------------
@@ -112,6 +113,13 @@ class FrontierWorker:
             finally:
                 self.producer.close(timeout=10)
                 self.producer = None
+
+    @property
+    def stalled_for(self) -> float:
+        """Seconds since the frontier loop last came round (a loop stuck in
+        the Kafka client or the engine shows here; rebalance waits are
+        bounded well below what the spider tolerates)."""
+        return time.monotonic() - self._beat
 
     @property
     def alive(self) -> bool:
@@ -169,6 +177,7 @@ class FrontierWorker:
         tick_ms = int(self.settings.crawl_frontier_tick_s * 1000)
         try:
             while not self._stop.is_set():
+                self._beat = time.monotonic()
                 polled = self._consumer.poll(timeout_ms=tick_ms)
                 records = [r for part in polled.values() for r in part]
                 if records:
@@ -243,8 +252,8 @@ class FrontierWorker:
         """The sources' own listings, for the hosts this process owns, are
         recorded once (new ones only: a known listing keeps its schedule)."""
         owned = self.ownership.owned
-        listings = self._listings()
-        version = (id(listings), owned)
+        sources_version, listings = self._listings()
+        version = (sources_version, owned)
         if version == self._listings_version:
             return
         self._listings_version = version

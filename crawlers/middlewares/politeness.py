@@ -46,6 +46,22 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+def site_of(url: str) -> str:
+    """What politeness is kept for: host and port, the scope of a robots.txt
+    (two servers on one host name but different ports are two sites)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if host and port else host
+
+
+def _hostname(site: str) -> str:
+    return urlsplit(f"//{site}").hostname or site
+
+
 class PolitenessMiddleware:
     def __init__(self, crawler: Crawler, policy: HostPolicy) -> None:
         self.crawler = crawler
@@ -69,10 +85,10 @@ class PolitenessMiddleware:
         mw: PolitenessMiddleware
 
         def delay_for(host: str) -> float:
-            return max(default_delay, float(mw.host_policies.get(host, {}).get("delay", 0.0)))
+            return max(default_delay, float(mw.host_policies.get(_hostname(host), {}).get("delay", 0.0)))
 
         def concurrency_for(host: str) -> int:
-            return int(mw.host_policies.get(host, {}).get("concurrency", default_concurrency))
+            return int(mw.host_policies.get(_hostname(host), {}).get("concurrency", default_concurrency))
 
         mw = cls(crawler, HostPolicy(delay_for, concurrency_for, backoff_max_s=backoff_max))
         mw.host_policies = settings.getdict("RASD_HOST_POLICIES")
@@ -90,7 +106,7 @@ class PolitenessMiddleware:
             (
                 self.policy.quiet_in(host)
                 for host in list(self.policy.hosts)
-                if host_partition(host, self.ownership.partitions) in partitions
+                if host_partition(_hostname(host), self.ownership.partitions) in partitions
             ),
             default=0.0,
         )
@@ -98,12 +114,12 @@ class PolitenessMiddleware:
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
         delay = robotparser.crawl_delay(self.user_agent)
         if delay:
-            host = host_of(request.url)
+            host = site_of(request.url)
             self.policy.set_crawl_delay(host, float(delay))
             log.info("robots_crawl_delay", host=host, seconds=float(delay))
 
     async def process_request(self, request: Request) -> None:
-        host = host_of(request.url)
+        host = site_of(request.url)
         if not host:
             return
         while True:
@@ -111,7 +127,7 @@ class PolitenessMiddleware:
                 raise Stopping(f"crawl stopping while {request.url} waited for its host")
             if self.wanted is not None and not self.wanted(request):
                 raise Unwanted(f"{request.url}: its source is no longer crawled")
-            if self.ownership is not None and not self.ownership.owns(host):
+            if self.ownership is not None and not self.ownership.owns(_hostname(host)):
                 self.crawler.stats.inc_value("rasd/not_owned_dropped")
                 raise NotOwned(f"host {host} is owned by another crawler process")
             wait = self.policy.try_start(host)

@@ -19,6 +19,7 @@ from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 from twisted.python.failure import Failure
 
@@ -52,6 +53,9 @@ log = structlog.get_logger(__name__)
 
 STATUS_META = "rasd_status"
 FEED_EVERY_S = 0.1
+# The frontier loop waits at most REVOKE_GRACE_S + MAX_QUIET_WAIT_S in a
+# rebalance; longer than that without a round means it is stuck.
+FRONTIER_STALL_S = 120.0
 CLOSE_REASON_FRONTIER = "frontier_failed"
 # article failures that another try would not change
 PERMANENT_REASONS = frozenset({"not_html", "too_large", "robots"})
@@ -100,6 +104,7 @@ class MonitorSpider(NewsSpider):
         super().__init__(sources=sources, **kwargs)
         self.sources_file = sources_file
         self._loops: list[task.LoopingCall] = []
+        self._closing = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> MonitorSpider:
@@ -114,7 +119,7 @@ class MonitorSpider(NewsSpider):
         spider.worker = FrontierWorker(
             spider.rasd,
             store,
-            listings=lambda: spider._listing_links,
+            listings=lambda: (spider._sources_version, spider._listing_links),
             quiet_in=spider._quiet_in,
             client_id=f"rasd-crawler-{socket.gethostname()}-{os.getpid()}",
         )
@@ -131,12 +136,13 @@ class MonitorSpider(NewsSpider):
         self.sources = list(sources)
         self.sources_by_name = {s.name: s for s in self.sources}
         self._configured = {(s.name, kind, url) for s in self.sources for kind, url in listing_urls(s)}
-        # a new list object tells the frontier thread to register listings again
         self._listing_links: list[FrontierLink] = [
             FrontierLink(url=url, kind=kind, source=s.name, host=host_of(url))  # type: ignore[arg-type]
             for s in self.sources
             for kind, url in listing_urls(s)
         ]
+        # then a new version: the frontier thread registers the listings again
+        self._sources_version = getattr(self, "_sources_version", 0) + 1
         politeness = getattr(self.crawler, "politeness", None) if hasattr(self, "crawler") else None
         if politeness is not None:
             politeness.host_policies = download_slots(self.sources)
@@ -161,7 +167,11 @@ class MonitorSpider(NewsSpider):
                 "rasd_source" not in request.meta
             )
             politeness.host_policies = download_slots(self.sources)
-        self.worker.start()
+        try:
+            self.worker.start()
+        except Exception as exc:  # noqa: BLE001 - engine or Kafka unreachable: close with the reason
+            log.error("frontier_could_not_start", error=str(exc), status_index=self.rasd.crawl_status_index)
+            self.worker.error = exc
         feed = task.LoopingCall(self._feed)
         feed.start(FEED_EVERY_S, now=False)
         self._loops.append(feed)
@@ -194,10 +204,15 @@ class MonitorSpider(NewsSpider):
         yield  # pragma: no cover - makes this an async generator
 
     def _feed(self) -> None:
+        if self.worker.error is None and self.worker.stalled_for > FRONTIER_STALL_S:
+            # better a clean exit and a restart (compose, systemd) than a
+            # crawler that looks alive and fetches nothing
+            self.worker.error = TimeoutError(f"frontier loop stuck for {self.worker.stalled_for:.0f} s")
         if self.worker.error is not None:
-            if self.crawler.crawling:
+            if self.crawler.crawling and not self._closing:
+                self._closing = True
                 log.error("frontier_stopped_closing", error=repr(self.worker.error))
-                self.crawler.engine.close_spider_async(reason=CLOSE_REASON_FRONTIER)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason=CLOSE_REASON_FRONTIER))
             return
         for rec in self.worker.take_ready():
             request = self._request_for(rec)

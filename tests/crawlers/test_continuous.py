@@ -263,3 +263,18 @@ def test_one_slow_site_does_not_slow_the_others(scenario: Scenario):
     fast = [h for h in scenario.hits_before_restart if h.site == "novosti" and h.started < slow_last and h.started > slow_first]
     # novosti got many requests while the slow site was still being crawled
     assert len(fast) >= 20, len(fast)
+
+
+def test_pagination_and_calendar_traps_are_not_followed(scenario: Scenario):
+    daily = [h for h in scenario.hits if h.site == "daily"]
+    assert not [h for h in daily if h.path.startswith("/archive/")]
+    assert not [h for h in daily if "page=" in h.query]
+
+
+def test_tracking_parameters_and_windows_1256_pages(scenario: Scenario):
+    akhbar = scenario.universe.sites["akhbar"]
+    # feed links carry utm_* parameters: the canonical URL is what is fetched
+    assert not [h for h in scenario.hits if h.site == "akhbar" and "utm_" in h.query]
+    pages = [p for _, p in read_topic(scenario.settings, scenario.settings.topic_pages, FetchedPage)]
+    windows = [p for p in pages if _canon(p.final_url) == _canon(akhbar.windows_1256_url)]
+    assert windows and "windows-1256" in windows[0].headers["content-type"]

@@ -16,7 +16,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_shipped_example_file_loads():
     sources = load_sources(EXAMPLE)
     assert len(sources) >= 2
-    assert all(s.feeds or s.sitemaps or s.sections for s in sources)
+    assert all(s.homepage or s.feeds or s.sitemaps or s.sections for s in sources)
+    assert any(s.homepage and not (s.feeds or s.sitemaps or s.sections) for s in sources)
 
 
 def test_allowed_domains_are_the_hosts_of_every_configured_url():

@@ -95,3 +95,17 @@ def test_a_killed_parent_leaves_no_orphan_crawl(settings, test_site: TestSite, t
     for child in children:
         # the kernel tells the child its parent died; it stops on its own
         wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, 90, "orphan crawl stopped")
+
+
+def test_a_continuous_crawl_without_its_status_index_engine_fails_with_a_clear_error(settings, test_site: TestSite):
+    import socket
+
+    from crawlers.run import CrawlError, crawl
+    from crawlers.sources import Source
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    bad = quick(settings, search_url=f"http://127.0.0.1:{closed}")
+    with pytest.raises(CrawlError, match="no search engine reachable"):
+        crawl(bad, [Source(name="t", feeds=[test_site.feed_url])], continuous=True, timeout_s=120)

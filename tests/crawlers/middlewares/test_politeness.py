@@ -92,3 +92,11 @@ def test_a_request_waiting_for_its_host_is_dropped_when_the_crawl_stops(mw):
     mw.crawler.crawling = False
     with pytest.raises(Stopping):
         start(mw)
+
+
+def test_servers_on_different_ports_of_one_host_keep_their_own_politeness(mw):
+    down = start(mw, "http://127.0.0.1:1/x")
+    mw.process_exception(down, ConnectionRefusedError())
+    assert mw.policy.hosts["127.0.0.1:1"].not_before > 0
+    # the failing server's backoff does not hold the healthy one
+    assert start(mw, "http://127.0.0.1:8800/a").meta[GATE_META] == "127.0.0.1:8800"
