@@ -111,9 +111,10 @@ def crawl(
     sources: Annotated[Optional[Path], typer.Option(help="sources YAML (default: RASD_SOURCES_FILE)")] = None,
     once: Annotated[bool, typer.Option("--once", help="one pass over the sources, then exit (no crawl state)")] = False,
 ) -> None:
-    """Crawl the sources and publish fetched pages to Kafka: continuously
-    (until SIGTERM or Ctrl-C) with the crawl state in the search engine, or
-    one pass with --once."""
+    """Crawl the sources continuously (until SIGTERM or Ctrl-C) and publish pages to Kafka; --once: one pass.
+
+    The crawl state lives in the URL status index of the search engine at RASD_SEARCH_URL, shared by every crawler
+    process; the sources file is re-read while the crawl runs."""
     from crawlers.run import CrawlError
     from crawlers.run import crawl as run_crawl
     from ingest.kafka_io import ensure_topics
@@ -138,8 +139,9 @@ def sources_check(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     discover: Annotated[bool, typer.Option("--discover/--no-discover", help="fetch homepages, robots.txt, feeds and sitemaps")] = True,
 ) -> None:
-    """Validate the sources file (which source, which field, what is wrong)
-    and report what each source leads to: feeds and sitemaps found, links."""
+    """Validate the sources file and report what each source leads to (feeds, sitemaps, links found).
+
+    Mistakes name the source, the field and what is wrong (exit 2); unreachable listings exit 1."""
     from dataclasses import asdict
 
     from crawlers.check import check_source, http_fetcher, render

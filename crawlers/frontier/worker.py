@@ -27,6 +27,7 @@ import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
+from ingest.engines.errors import EngineError
 from ingest.kafka_io import ContractError, decode, encode, excerpt, make_consumer, make_producer, next_offsets
 from ingest.models import DeadLetter, FrontierLink
 from ingest.settings import Settings
@@ -43,6 +44,14 @@ REVOKE_GRACE_S = 10.0
 # Longest a process holds hosts it is giving up for their delay to run out
 # (a larger Crawl-delay is honoured by the next owner's own gate).
 MAX_QUIET_WAIT_S = 60.0
+
+
+def _first_offsets(records: Sequence[Any]) -> dict[TopicPartition, int]:
+    first: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        first[tp] = min(first.get(tp, r.offset), r.offset)
+    return first
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -75,6 +84,7 @@ class FrontierWorker:
         self.producer: KafkaProducer | None = None
         self._consumer: KafkaConsumer | None = None
         self._updates: queue.SimpleQueue[UrlStatus] = queue.SimpleQueue()
+        self._pending_updates: dict[str, UrlStatus] = {}
         self._released: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._ready: deque[UrlStatus] = deque()
         self._in_flight: dict[str, str] = {}  # status id -> host
@@ -175,18 +185,23 @@ class FrontierWorker:
     def _run(self) -> None:
         assert self._consumer is not None
         tick_ms = int(self.settings.crawl_frontier_tick_s * 1000)
+        outage = 0
         try:
             while not self._stop.is_set():
                 self._beat = time.monotonic()
-                polled = self._consumer.poll(timeout_ms=tick_ms)
-                records = [r for part in polled.values() for r in part]
-                if records:
-                    self._record_links(records)
-                    self._consumer.commit(offsets=next_offsets(records))
-                self._apply_updates()
-                self._register_listings()
-                self._take_due()
-            self._apply_updates()
+                try:
+                    self._round(tick_ms)
+                    outage = 0
+                except EngineError as exc:
+                    if not exc.retryable:
+                        raise
+                    # the status index is away for a while: keep what is
+                    # pending, wait, try again (Scrapy goes on with what it has)
+                    outage += 1
+                    wait = min(30.0, 0.5 * 2 ** min(outage, 6))
+                    log.warning("status_index_unavailable", error=str(exc), retry_in_s=wait)
+                    self._stop.wait(wait)
+            self._flush_updates_on_stop()
             self._consumer.commit()
             self._wait_quiet(self.ownership.owned)
         except BaseException as exc:  # noqa: BLE001 - reported to the spider, which closes
@@ -197,6 +212,33 @@ class FrontierWorker:
                 self._consumer.close(autocommit=False)
             except Exception as exc:  # noqa: BLE001
                 log.warning("frontier_consumer_close_failed", error=repr(exc))
+
+    def _round(self, tick_ms: int) -> None:
+        assert self._consumer is not None
+        polled = self._consumer.poll(timeout_ms=tick_ms)
+        records = [r for part in polled.values() for r in part]
+        if records:
+            try:
+                self._record_links(records)
+            except Exception:
+                # not recorded: read these links again on the next round
+                for tp, offset in _first_offsets(records).items():
+                    self._consumer.seek(tp, offset)
+                raise
+            self._consumer.commit(offsets=next_offsets(records))
+        self._apply_updates()
+        self._register_listings()
+        self._take_due()
+
+    def _flush_updates_on_stop(self) -> None:
+        for attempt in range(5):
+            try:
+                self._apply_updates()
+                return
+            except EngineError as exc:
+                if not exc.retryable or attempt == 4:
+                    raise
+                time.sleep(1.0 * 2**attempt)
 
     def _record_links(self, records: Sequence[Any]) -> None:
         fresh: dict[str, UrlStatus] = {}
@@ -227,7 +269,8 @@ class FrontierWorker:
         log.warning("frontier_invalid_link", detail=detail, offset=record.offset, partition=record.partition)
 
     def _apply_updates(self) -> None:
-        batch: dict[str, UrlStatus] = {}
+        # updates wait here until the index took them (kept across failures)
+        batch = self._pending_updates
         while True:
             try:
                 rec = self._updates.get_nowait()
@@ -238,6 +281,7 @@ class FrontierWorker:
             self.store.write(list(batch.values()))
             self.stats["updates_written"] += len(batch)
         done = list(batch)
+        self._pending_updates = {}
         while True:
             try:
                 done.append(self._released.get_nowait())
@@ -256,7 +300,6 @@ class FrontierWorker:
         version = (sources_version, owned)
         if version == self._listings_version:
             return
-        self._listings_version = version
         mine = [
             from_link(link, self.settings.frontier_partitions)
             for link in listings
@@ -266,6 +309,7 @@ class FrontierWorker:
             added = self.store.add_new(mine)
             if added:
                 log.info("listings_registered", new=added, owned_partitions=len(owned))
+        self._listings_version = version
 
     def _take_due(self) -> None:
         owned = self.ownership.owned
