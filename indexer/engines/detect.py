@@ -1,11 +1,22 @@
 """Pick the indexer's adapter for whatever answers at a URL."""
 from __future__ import annotations
 
-from ingest.engines.detect import credentials, server_info
+from ingest.engines.client import VendorClient
+from ingest.engines.detect import credentials, open_client, server_info
 from ingest.settings import Settings
 from indexer.engines.base import SearchEngine
 
 __all__ = ["open_configured_engine", "open_engine", "server_info"]
+
+
+def engine_class(distribution: str) -> type[VendorClient]:
+    if distribution == "opensearch":
+        from indexer.engines.opensearch import OpenSearchEngine
+
+        return OpenSearchEngine
+    from indexer.engines.elasticsearch import ElasticsearchEngine
+
+    return ElasticsearchEngine
 
 
 def open_engine(
@@ -15,14 +26,7 @@ def open_engine(
     timeout_s: float = 60.0,
 ) -> SearchEngine:
     """Connect to the Elasticsearch or OpenSearch server at ``url``."""
-    info = server_info(url, username, password, timeout_s=min(timeout_s, 10.0))
-    if info["version"].get("distribution") == "opensearch":
-        from indexer.engines.opensearch import OpenSearchEngine
-
-        return OpenSearchEngine(url, info, username=username, password=password, timeout_s=timeout_s)
-    from indexer.engines.elasticsearch import ElasticsearchEngine
-
-    return ElasticsearchEngine(url, info, username=username, password=password, timeout_s=timeout_s)
+    return open_client(url, username, password, timeout_s, pick=engine_class)  # type: ignore[return-value]
 
 
 def open_configured_engine(settings: Settings, url: str | None = None) -> SearchEngine:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import urllib3
 
@@ -72,21 +73,35 @@ def credentials(settings: Settings) -> tuple[str | None, str | None]:
     return settings.search_username, password
 
 
+C = TypeVar("C", bound=VendorClient)
+
+
+def vendor_client_class(distribution: str) -> type[VendorClient]:
+    """The plain client class for an engine distribution (imported lazily:
+    each pulls in its vendor's library)."""
+    if distribution == "opensearch":
+        from ingest.engines.opensearch import OpenSearchClient
+
+        return OpenSearchClient
+    from ingest.engines.elasticsearch import ElasticsearchClient
+
+    return ElasticsearchClient
+
+
 def open_client(
     url: str,
     username: str | None = None,
     password: str | None = None,
     timeout_s: float = 60.0,
-) -> VendorClient:
-    """A plain REST client for the Elasticsearch or OpenSearch server at ``url``."""
+    *,
+    pick: Callable[[str], type[C]] = vendor_client_class,  # type: ignore[assignment]
+) -> C:
+    """A client for the Elasticsearch or OpenSearch server at ``url``, of the
+    class ``pick`` gives for its distribution (plain REST by default; the
+    indexer picks its engine adapters)."""
     info = server_info(url, username, password, timeout_s=min(timeout_s, 10.0))
-    if info["version"].get("distribution") == "opensearch":
-        from ingest.engines.opensearch import OpenSearchClient
-
-        return OpenSearchClient(url, info, username=username, password=password, timeout_s=timeout_s)
-    from ingest.engines.elasticsearch import ElasticsearchClient
-
-    return ElasticsearchClient(url, info, username=username, password=password, timeout_s=timeout_s)
+    cls = pick(str(info["version"].get("distribution") or "elasticsearch"))
+    return cls(url, info, username=username, password=password, timeout_s=timeout_s)
 
 
 def open_configured_client(settings: Settings, url: str | None = None) -> VendorClient:
