@@ -44,6 +44,7 @@ REVOKE_GRACE_S = 10.0
 # Longest a process holds hosts it is giving up for their delay to run out
 # (a larger Crawl-delay is honoured by the next owner's own gate).
 MAX_QUIET_WAIT_S = 60.0
+REJOIN_AFTER_S = 30.0
 
 
 def _first_offsets(records: Sequence[Any]) -> dict[TopicPartition, int]:
@@ -95,6 +96,7 @@ class FrontierWorker:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self._beat = time.monotonic()
+        self._unassigned_since: float | None = None
         self.stats = {"links_consumed": 0, "links_new": 0, "due_taken": 0, "updates_written": 0}
 
     # -- lifecycle (Scrapy's thread) -------------------------------------------
@@ -102,13 +104,48 @@ class FrontierWorker:
     def start(self) -> None:
         self.store.ensure()
         self.producer = make_producer(self.settings, client_id=self.client_id)
-        self._consumer = make_consumer(
-            self.settings, self.settings.topic_frontier, self.settings.crawler_group_id, self.client_id
-        )
-        self._consumer.unsubscribe()
-        self._consumer.subscribe([self.settings.topic_frontier], listener=_Rebalance(self))
+        self._consumer = self._new_consumer()
         self._thread = threading.Thread(target=self._run, name="rasd-frontier", daemon=True)
         self._thread.start()
+
+    def _new_consumer(self) -> KafkaConsumer:
+        consumer = make_consumer(self.settings, self.settings.topic_frontier, self.settings.crawler_group_id, self.client_id)
+        consumer.unsubscribe()
+        # Know the topic's partitions before joining: a group leader that does
+        # not yet know them hands out an empty assignment and the group has
+        # to rebalance again at once.
+        deadline = time.monotonic() + 30
+        while not consumer.partitions_for_topic(self.settings.topic_frontier):
+            if time.monotonic() > deadline:
+                consumer.close(autocommit=False)
+                raise RuntimeError(f"topic {self.settings.topic_frontier} has no partitions (run ensure_topics first)")
+            time.sleep(0.2)
+        consumer.subscribe([self.settings.topic_frontier], listener=_Rebalance(self))
+        return consumer
+
+    def _rejoin_if_left_out(self) -> None:
+        """kafka-python 3.0 has been seen to stay out of the group after a
+        rebalance (no assignment, ever, while the loop spins): a process
+        without hosts for REJOIN_AFTER_S starts a new consumer. Processes
+        beyond the partition count are idle by design and rejoin now and
+        then; keep RASD_FRONTIER_PARTITIONS above the crawler count."""
+        now = time.monotonic()
+        if self.ownership.owned:
+            self._unassigned_since = None
+            return
+        if self._unassigned_since is None:
+            self._unassigned_since = now
+            return
+        if now - self._unassigned_since < REJOIN_AFTER_S:
+            return
+        log.warning("frontier_rejoining", seconds_without_hosts=round(now - self._unassigned_since, 1))
+        assert self._consumer is not None
+        try:
+            self._consumer.close(autocommit=False)
+        except Exception as exc:  # noqa: BLE001 - the old membership is gone anyway
+            log.warning("frontier_consumer_close_failed", error=repr(exc))
+        self._consumer = self._new_consumer()
+        self._unassigned_since = now
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Write what is pending, commit, leave the group (its hosts move
@@ -214,6 +251,7 @@ class FrontierWorker:
                 log.warning("frontier_consumer_close_failed", error=repr(exc))
 
     def _round(self, tick_ms: int) -> None:
+        self._rejoin_if_left_out()
         assert self._consumer is not None
         polled = self._consumer.poll(timeout_ms=tick_ms)
         records = [r for part in polled.values() for r in part]

@@ -108,11 +108,8 @@ class NewsSpider(Spider):
             "homepage": self.parse_homepage,
         }[kind]
         return Request(
-            url, callback=callback, errback=self.listing_failed, meta=self._meta(source, listing=kind, **meta), **self.listing_request_options()
+            url, callback=callback, errback=self.listing_failed, meta=self._meta(source, listing=kind, **meta)
         )
-
-    def listing_request_options(self) -> dict[str, Any]:
-        return {}
 
     # -- what listings lead to (a one-pass crawl requests it at once) ------------
 

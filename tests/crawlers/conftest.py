@@ -9,3 +9,17 @@ def test_site():
     site.start()
     yield site
     site.stop()
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftover_crawls():
+    """A test that fails while its continuous crawl runs must not leave the
+    crawl running through the rest of the session."""
+    from tests.crawlers.support import STARTED
+
+    yield
+    while STARTED:
+        run = STARTED.pop()
+        if run.thread.is_alive():
+            run.stop_event.set()
+            run.thread.join(120)

@@ -30,6 +30,11 @@ def quick(settings: Settings, **update: Any) -> Settings:
     return settings.model_copy(update=values)
 
 
+# every crawl a test started: tests/crawlers/conftest.py stops those a
+# failed test left running
+STARTED: list["Running"] = []
+
+
 class Running:
     """A continuous crawl started in the background; ``stop()`` asks it to
     finish (as SIGTERM would) and returns its report."""
@@ -55,6 +60,7 @@ class Running:
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
+        STARTED.append(self)
 
     def _started(self, pid: int) -> None:
         self.pid = pid

@@ -209,8 +209,10 @@ def test_retry_after_is_honoured_on_429_and_503(scenario: Scenario):
 def test_articles_published_while_crawling_are_fetched_within_one_poll_interval(scenario: Scenario):
     first = {url: min(h.started for h in hits) for url, hits in scenario.article_hits().items()}
     for url, when in scenario.published.items():
-        # poll interval at most crawl_poll_max_s, plus the fetch itself
-        assert first[url] - when <= scenario.settings.crawl_poll_max_s + 3.0, (url, first[url] - when)
+        # one poll interval (at most crawl_poll_max_s), plus the way from the
+        # listing to the fetch: frontier topic, status index refresh, due
+        # query, the site's own delay (sahafa: Crawl-delay 1 s)
+        assert first[url] - when <= scenario.settings.crawl_poll_max_s + 6.0, (url, first[url] - when)
 
 
 def test_unchanged_listings_are_asked_conditionally_and_304_is_not_reparsed(scenario: Scenario):
