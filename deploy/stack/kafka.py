@@ -63,8 +63,13 @@ def accepts_connections(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def new_cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding.
+    Like Kafka's own Uuid.randomUuid, never one starting with "-": a command
+    line would read it as an option (1 draw in 64)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaService:
@@ -102,7 +107,7 @@ class KafkaService:
         return Launch(argv=[*jvm, "kafka.Kafka", str(props)], cwd=state)
 
     def _format(self, jvm: list[str], props: Path, state: Path) -> None:
-        cmd = [*jvm, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(props), "-g"]
+        cmd = [*jvm, "kafka.tools.StorageTool", "format", f"--cluster-id={new_cluster_id()}", "-c", str(props), "-g"]
         log.info("stack_kafka_format_storage", dir=str(state / "data"))
         proc = subprocess.run(cmd, cwd=state, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:

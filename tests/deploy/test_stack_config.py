@@ -45,6 +45,11 @@ def test_kafka_cluster_ids_are_22_char_urlsafe_and_unique() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", i) for i in ids)
 
 
+def test_kafka_cluster_ids_never_start_with_a_dash() -> None:
+    # the storage tool's command line would take "-..." for an option (1 in 64)
+    assert not [i for i in (new_cluster_id() for _ in range(3000)) if i.startswith("-")]
+
+
 def test_opensearch_yml_is_single_node_on_loopback_without_disk_watermarks() -> None:
     conf = yaml.safe_load(render_opensearch_yml())
     assert conf["discovery.type"] == "single-node"
