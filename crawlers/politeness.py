@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 from scrapy.exceptions import IgnoreRequest
+
+from ingest.dates import parse_http_date
 
 
 class Dropped(IgnoreRequest):
@@ -59,12 +60,9 @@ def parse_retry_after(value: str | bytes | None, now: datetime | None = None) ->
         return None
     if text.isdigit():
         return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    when = parse_http_date(text)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 

@@ -20,13 +20,15 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timezone
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+
+from ingest.dates import parse_http_date
 
 from deploy.universe.sites import TEXT, NewsSite, Request, Response
 
@@ -78,12 +80,9 @@ def _not_modified(response: Response, validators: list[tuple[str, str]], headers
     since_text = headers.get("If-Modified-Since")
     if since_text is None or response.last_modified is None:
         return False
-    try:
-        since = parsedate_to_datetime(since_text)
-    except (TypeError, ValueError):
+    since = parse_http_date(since_text)
+    if since is None:
         return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
     return response.last_modified.replace(microsecond=0) <= since
 
 
