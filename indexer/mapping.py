@@ -48,6 +48,15 @@ NORM_CHAIN: tuple[str, ...] = (
 
 CANDIDATE_FILTERS: tuple[str, ...] = tuple(dict.fromkeys(STEM_CHAIN + NORM_CHAIN))
 
+# Persian writes compounds with a zero-width non-joiner (قره‌باغ); the
+# standard tokenizer keeps it inside one token, so it becomes a word break
+# (as in Lucene's PersianAnalyzer) and the compound matches its spaced form.
+ZWNJ_CHAR_FILTER = "rasd_zwnj"
+CUSTOM_CHAR_FILTERS: dict[str, dict[str, Any]] = {
+    ZWNJ_CHAR_FILTER: {"type": "mapping", "mappings": ["\\u200C=>\\u0020"]},
+}
+CANDIDATE_CHAR_FILTERS: tuple[str, ...] = tuple(CUSTOM_CHAR_FILTERS)
+
 SEARCH_FIELDS: tuple[str, ...] = ("title^2", "title.norm^2", "body", "body.norm")
 
 
@@ -57,19 +66,23 @@ def probe_definition(name: str) -> str | dict[str, Any]:
 
 
 def analysis_settings(available_filters: Collection[str]) -> dict[str, Any]:
-    """``index.analysis`` built from the filters the engine accepts."""
+    """``index.analysis`` built from the filters (token and char filters) the
+    engine accepts."""
     available = set(available_filters)
     stem = [f for f in STEM_CHAIN if f in available]
     norm = [f for f in NORM_CHAIN if f in available]
+    chars = [f for f in CANDIDATE_CHAR_FILTERS if f in available]
     custom = {name: body for name, body in CUSTOM_FILTERS.items() if name in available and name in stem + norm}
-    analysis: dict[str, Any] = {
-        "analyzer": {
-            ANALYZER_STEM: {"type": "custom", "tokenizer": "standard", "filter": stem},
-            ANALYZER_NORM: {"type": "custom", "tokenizer": "standard", "filter": norm},
-        }
-    }
+    stem_analyzer: dict[str, Any] = {"type": "custom", "tokenizer": "standard", "filter": stem}
+    norm_analyzer: dict[str, Any] = {"type": "custom", "tokenizer": "standard", "filter": norm}
+    if chars:
+        stem_analyzer["char_filter"] = chars
+        norm_analyzer["char_filter"] = chars
+    analysis: dict[str, Any] = {"analyzer": {ANALYZER_STEM: stem_analyzer, ANALYZER_NORM: norm_analyzer}}
     if custom:
         analysis["filter"] = custom
+    if chars:
+        analysis["char_filter"] = {name: CUSTOM_CHAR_FILTERS[name] for name in chars}
     return analysis
 
 
@@ -122,6 +135,9 @@ def article_properties() -> dict[str, Any]:
             "analyzer": ANALYZER_STEM,
             "fields": {"norm": {"type": "text", "analyzer": ANALYZER_NORM}},
         },
+        # Names of the alert rules the article matched when it was indexed.
+        "matched_rules": _keyword(),
+        "tags": _keyword(),
         "author": {
             "type": "text",
             "analyzer": ANALYZER_NORM,
@@ -133,6 +149,41 @@ def article_properties() -> dict[str, Any]:
 def article_mappings() -> dict[str, Any]:
     # dynamic false: unknown fields stay in _source but never grow the mapping.
     return {"dynamic": False, "properties": article_properties()}
+
+
+def rules_properties() -> dict[str, Any]:
+    """Field mappings of the rules index: the article fields (so that stored
+    queries are parsed against the very analysis articles get) plus the
+    percolator field and the rule's own fields."""
+    return {
+        **article_properties(),
+        "query": {"type": "percolator"},
+        "rule": {
+            "properties": {
+                "name": _keyword(),
+                "severity": _keyword(),
+                "cooldown_s": {"type": "float"},
+                "digest": {"type": "boolean"},
+                "hash": _keyword(),
+                "updated_at": _date(),
+                "channels": {"type": "object", "enabled": False},
+            }
+        },
+    }
+
+
+def rules_index_body(available_filters: Collection[str]) -> dict[str, Any]:
+    """Body of the rules index creation request."""
+    return {
+        "settings": {
+            "index": {
+                "number_of_shards": 1,
+                "auto_expand_replicas": "0-1",
+                "analysis": analysis_settings(available_filters),
+            }
+        },
+        "mappings": {"dynamic": False, "properties": rules_properties()},
+    }
 
 
 def template_name(alias: str) -> str:

@@ -68,6 +68,7 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
         settings.topic_dead_letters: settings.topic_partitions,
         # more partitions than crawler processes, so hosts spread evenly
         settings.topic_frontier: settings.frontier_partitions,
+        settings.topic_alerts: settings.topic_partitions,
     }
 
 

@@ -98,6 +98,32 @@ class FrontierLink(_Contract):
     discovered_at: datetime = Field(default_factory=utcnow)
 
 
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+class Alert(_Contract):
+    """Topic ``alerts``: a keyword rule matched an indexed article. Keyed by
+    rule name. The id is derived from rule and article, so a replayed batch
+    sends the same alert again, never a second one."""
+
+    schema_name: Literal["rasd.alert"] = "rasd.alert"
+    schema_version: Literal[1] = 1
+    id: str = Field(description="hash of rule name and article id (or story cluster id once clusters exist)")
+    rule: str
+    severity: Severity = "medium"
+    channels: list[str] = Field(default_factory=list, description="names of the channels the rule notifies")
+    article_id: str
+    url: str
+    source: str
+    title: str | None = None
+    language: str | None = None
+    published_at: datetime | None = None
+    snippet: str | None = Field(default=None, description="text around the matched words, marked <mark>...</mark>")
+    matched_terms: list[str] = Field(default_factory=list, description="the words of the article that matched")
+    indexed_at: datetime = Field(description="when the engine acknowledged the article")
+    alerted_at: datetime = Field(default_factory=utcnow)
+
+
 DeadLetterReason = Literal[
     "http_error",
     "fetch_failed",
@@ -108,6 +134,7 @@ DeadLetterReason = Literal[
     "undecodable",
     "invalid_message",
     "index_rejected",
+    "alert_undeliverable",
 ]
 
 
@@ -116,7 +143,7 @@ class DeadLetter(_Contract):
 
     schema_name: Literal["rasd.dead_letter"] = "rasd.dead_letter"
     schema_version: Literal[1] = 1
-    stage: Literal["crawl", "ingest", "index"]
+    stage: Literal["crawl", "ingest", "index", "notify"]
     reason: DeadLetterReason
     detail: str
     url: str | None = None

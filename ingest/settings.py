@@ -81,6 +81,29 @@ class Settings(BaseSettings):
     crawl_frontier_tick_s: float = Field(default=0.5, gt=0)
     crawl_queue_per_host: int = Field(default=8, ge=1)
 
+    # Keyword alerts. Rules are written in the rules file and synced by
+    # `rasd rules apply` into the rules index (percolator queries), which the
+    # indexer matches every batch against: workers never read the file.
+    rules_file: Path = Path("rules.yaml")
+    rules_index: str = "rasd-rules"
+    alerts_index: str = "rasd-alerts"
+    topic_alerts: str = "rasd.alerts.v1"
+    notifier_group_id: str = "rasd-notifier"
+    # Matches are read from the engine this many rules at a time (paged, so
+    # that none is dropped however many rules match one batch).
+    percolate_page_size: int = Field(default=500, ge=1, le=10_000)
+    # Webhook bodies are signed with HMAC-SHA256 over this shared secret
+    # (header X-Rasd-Signature: sha256=<hex>); unset: webhooks are not signed.
+    alert_webhook_secret: SecretStr | None = None
+    alert_webhook_timeout_s: float = Field(default=10.0, gt=0)
+    # A failed delivery is retried after initial, 2x, 4x ... up to max seconds,
+    # at most this many attempts; then it is marked failed and dead-lettered.
+    alert_delivery_retry_initial_s: float = Field(default=1.0, gt=0)
+    alert_delivery_retry_max_s: float = Field(default=300.0, gt=0)
+    alert_delivery_max_attempts: int = Field(default=12, ge=1)
+    # How often the notifier looks for due retries and digests in the alerts index.
+    alert_sweep_interval_s: float = Field(default=1.0, gt=0)
+
     # Extraction
     min_article_chars: int = Field(default=200, ge=1)
 
@@ -114,6 +137,10 @@ class Settings(BaseSettings):
                 "ingest_group_id": f"{tag}-ingest",
                 "indexer_group_id": f"{tag}-indexer",
                 "articles_alias": f"{tag}-articles",
+                "rules_index": f"{tag}-rules",
+                "alerts_index": f"{tag}-alerts",
+                "topic_alerts": f"{tag}.alerts",
+                "notifier_group_id": f"{tag}-notifier",
             }
         )
 

@@ -11,12 +11,16 @@ import typer
 
 from ingest.logs import configure_logging
 from ingest.settings import Settings
+from rasd.alerts_cli import alerts_app
+from rasd.rules_cli import rules_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rasd media-monitoring ingestion.")
 stack_app = typer.Typer(no_args_is_help=True, help="Local stack: Kafka, OpenSearch, Elasticsearch on 127.0.0.1.")
 app.add_typer(stack_app, name="stack")
 sources_app = typer.Typer(no_args_is_help=True, help="The sources file: validate it and see what it leads to.")
 app.add_typer(sources_app, name="sources")
+app.add_typer(rules_app, name="rules")
+app.add_typer(alerts_app, name="alerts")
 
 # The stack's service names, without importing the stack code at start-up.
 SERVICES = ("kafka", "opensearch", "elasticsearch")

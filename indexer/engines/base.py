@@ -84,6 +84,7 @@ class SearchEngine(Protocol):
         index: str | None = None,
         tokenizer: str | None = None,
         filters: Sequence[str | dict[str, Any]] = (),
+        char_filters: Sequence[str | dict[str, Any]] = (),
     ) -> list[str]:
         """Tokens the engine produces for ``text``."""
         ...

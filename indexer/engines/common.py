@@ -62,6 +62,7 @@ class ClientEngine(VendorClient):
         index: str | None = None,
         tokenizer: str | None = None,
         filters: Sequence[str | dict[str, Any]] = (),
+        char_filters: Sequence[str | dict[str, Any]] = (),
     ) -> list[str]:
         body: dict[str, Any] = {"text": text}
         if analyzer:
@@ -70,6 +71,8 @@ class ClientEngine(VendorClient):
             body["tokenizer"] = tokenizer
         if filters:
             body["filter"] = list(filters)
+        if char_filters:
+            body["char_filter"] = list(char_filters)
         return [t["token"] for t in self.analyze_raw(body, index).get("tokens", [])]
 
     def has_arabic_analysis(self) -> bool:
@@ -87,8 +90,16 @@ class ClientEngine(VendorClient):
                 if self._accepts(
                     lambda name=name: self.analyze("x", tokenizer="standard", filters=[mapping.probe_definition(name)])
                 )
+            ) | frozenset(
+                name
+                for name in mapping.CANDIDATE_CHAR_FILTERS
+                if self._accepts(
+                    lambda name=name: self.analyze(
+                        "x", tokenizer="standard", char_filters=[mapping.CUSTOM_CHAR_FILTERS[name]]
+                    )
+                )
             )
-            missing = [f for f in mapping.CANDIDATE_FILTERS if f not in found]
+            missing = [f for f in mapping.CANDIDATE_FILTERS + mapping.CANDIDATE_CHAR_FILTERS if f not in found]
             log.info(
                 "analysis_probe",
                 distribution=self.distribution,

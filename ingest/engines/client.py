@@ -90,5 +90,62 @@ class VendorClient(ABC):
             return []
         return list(self._call(self._client.mget, index=index, body={"ids": list(ids)})["docs"])
 
+    def index_exists(self, name: str) -> bool:
+        return bool(self._call(self._client.indices.exists, index=name))
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        """``POST _aliases``: the actions are applied atomically."""
+        self._call(self._client.indices.update_aliases, body={"actions": actions})
+
+    def get_raw(self, index: str, id: str) -> dict[str, Any] | None:
+        """Realtime ``GET <index>/_doc/<id>`` (sees writes not yet refreshed):
+        the response with ``_source``, ``_seq_no`` and ``_primary_term``, or
+        None if there is no such document."""
+        try:
+            found = self._call(self._client.get, index=index, id=id)
+        except EngineError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found if found.get("found") else None
+
+    def index_raw(
+        self,
+        index: str,
+        id: str,
+        body: dict[str, Any],
+        *,
+        op_type: str | None = None,
+        if_seq_no: int | None = None,
+        if_primary_term: int | None = None,
+        refresh: str | None = None,
+    ) -> dict[str, Any]:
+        """Write one document. ``op_type="create"`` fails with 409 if it
+        exists; ``if_seq_no``/``if_primary_term`` make the write conditional
+        (409 if someone else wrote it since it was read)."""
+        kwargs: dict[str, Any] = {"index": index, "id": id, "body": body}
+        for name, value in (
+            ("op_type", op_type),
+            ("if_seq_no", if_seq_no),
+            ("if_primary_term", if_primary_term),
+            ("refresh", refresh),
+        ):
+            if value is not None:
+                kwargs[name] = value
+        return self._call(self._client.index, **kwargs)
+
+    def delete_doc(self, index: str, id: str, refresh: str | None = None) -> bool:
+        """Delete one document; False if it did not exist."""
+        kwargs: dict[str, Any] = {"index": index, "id": id}
+        if refresh is not None:
+            kwargs["refresh"] = refresh
+        try:
+            self._call(self._client.delete, **kwargs)
+        except EngineError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     def close(self) -> None:
         self._client.close()
