@@ -1,5 +1,5 @@
 # The README's two commands.
-.PHONY: demo test setup bench bench-crawl
+.PHONY: demo test setup bench bench-crawl bench-alerts
 
 setup:
 	@scripts/setup.sh
@@ -19,3 +19,7 @@ bench: setup
 ## Crawl benchmark: continuous crawlers on 20 generated sites, 10,000 articles.
 bench-crawl: setup
 	.venv/bin/rasd bench-crawl
+
+## Alert benchmark: indexing with 0 / 1,000 / 10,000 rules, alert and webhook latency.
+bench-alerts: setup
+	.venv/bin/rasd bench-alerts

@@ -13,11 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from scrapy.exceptions import IgnoreRequest
 
-from ingest.dates import parse_http_date
 
 
 class Dropped(IgnoreRequest):
@@ -48,22 +46,6 @@ class HostState:
     consecutive_errors: int = 0
     last_start: float | None = None
     last_finish: float | None = None
-
-
-def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    text = text.strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return float(text)
-    when = parse_http_date(text)
-    if when is None:
-        return None
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 class HostPolicy:

@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ingest.kafka_io import ContractError, Publisher, excerpt, decode, make_consumer, make_producer, run_batches
-from ingest.models import Article, DeadLetter, utcnow
+from ingest.engines.errors import EngineError
+from ingest.models import Alert, Article, DeadLetter, utcnow
 from ingest.settings import Settings
+from indexer.alerts.emit import PendingAlert, emit_alerts
+from indexer.alerts.percolate import RuleMatch, percolate
+from indexer.alerts.records import alert_id
 from indexer.documents import id_problem, to_document
 from indexer.engines.base import ItemResult, SearchEngine
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 _EXCERPT_CHARS = 500
 
@@ -38,6 +43,7 @@ class IndexerStats:
     records: int = 0
     indexed: int = 0
     dead_lettered: int = 0
+    alerts: int = 0
 
 
 def group_id(settings: Settings, engine: SearchEngine) -> str:
@@ -73,13 +79,29 @@ class _BatchIndexer:
             latest[article.id] = (record, article)
 
         indexed_at = utcnow()
-        docs = [to_document(article, indexed_at) for _, article in latest.values()]
+        entries = list(latest.values())
+        docs = [to_document(article, indexed_at) for _, article in entries]
+        matches = self._percolate(docs, entries, dead)
+        for slot, doc in enumerate(docs):
+            doc["matched_rules"] = sorted({m.rule for m in matches.get(slot, [])})
         rejected = self._index_with_retries(docs)
         for item in rejected:
             record, article = latest[item.id]
             dead.append(
                 self._dead_letter(record, "index_rejected", item.reason or f"HTTP {item.status}", article=article)
             )
+        # Alerts only for what the engine acknowledged: an alert must never
+        # point at an article that cannot be found.
+        acked_at = utcnow()
+        rejected_ids = {item.id for item in rejected}
+        alerts = [
+            self._pending_alert(article, match, acked_at)
+            for slot, (_, article) in enumerate(entries)
+            if article.id not in rejected_ids
+            for match in matches.get(slot, [])
+        ]
+        if alerts:
+            self._with_retries(lambda: emit_alerts(self._engine, self._publisher, self._settings, alerts), "alerts")
 
         for letter in dead:
             self._publisher.send(self._settings.topic_dead_letters, letter, key=letter.url)
@@ -91,6 +113,7 @@ class _BatchIndexer:
         self._stats.records += len(records)
         self._stats.indexed += indexed
         self._stats.dead_lettered += len(dead)
+        self._stats.alerts += len(alerts)
         elapsed = time.monotonic() - started
         log.info(
             "index_batch",
@@ -100,10 +123,86 @@ class _BatchIndexer:
             indexed=indexed,
             duplicates_in_batch=len(records) - len(dead) + len(rejected) - len(docs),
             dead_lettered=len(dead),
+            alerts=len(alerts),
             seconds=round(elapsed, 3),
             docs_per_s=round(indexed / elapsed, 1) if elapsed > 0 else None,
             total_indexed=self._stats.indexed,
         )
+
+    def _percolate(
+        self, docs: list[dict[str, Any]], entries: list[tuple[ConsumerRecord, Article]], dead: list[DeadLetter]
+    ) -> dict[int, list[RuleMatch]]:
+        """Rules matched per document position. A batch the engine refuses
+        to percolate is percolated one document at a time, so one bad
+        document costs only its own alerts (and says so in a dead letter)
+        while it is still indexed."""
+        settings = self._settings
+
+        def run(batch: list[dict[str, Any]]) -> dict[int, list[RuleMatch]]:
+            return self._with_retries(
+                lambda: percolate(self._engine, settings.rules_index, batch, page_size=settings.percolate_page_size).slots,
+                "percolate",
+            )
+
+        try:
+            return run(docs)
+        except EngineError as exc:
+            if exc.retryable:
+                raise
+            log.warning("percolate_refused_batch", documents=len(docs), error=str(exc))
+        matches: dict[int, list[RuleMatch]] = {}
+        for slot, doc in enumerate(docs):
+            try:
+                found = run([doc]).get(0)
+            except EngineError as exc:
+                if exc.retryable:
+                    raise
+                record, article = entries[slot]
+                dead.append(self._dead_letter(record, "percolate_failed", str(exc), article=article))
+                continue
+            if found:
+                matches[slot] = found
+        return matches
+
+    def _pending_alert(self, article: Article, match: RuleMatch, acked_at: Any) -> PendingAlert:
+        alert = Alert(
+            id=alert_id(match.rule, article.id),
+            rule=match.rule,
+            severity=match.severity,  # type: ignore[arg-type]
+            channels=[c.name for c in match.channels],
+            article_id=article.id,
+            url=article.url,
+            source=article.source,
+            title=article.title,
+            language=article.language,
+            published_at=article.published_at,
+            snippet=match.snippet,
+            matched_terms=match.matched_terms,
+            indexed_at=acked_at,
+        )
+        return PendingAlert(alert=alert, channels=list(match.channels), cooldown_s=match.cooldown_s, digest=match.digest)
+
+    def _with_retries(self, call: Callable[[], T], what: str) -> T:
+        """Run ``call``, retrying retryable engine errors with backoff within
+        the indexer's retry budget; raise ``IndexingStalled`` past it."""
+        settings = self._settings
+        delay = settings.index_retry_initial_s
+        for attempt in range(1, settings.index_retry_attempts + 1):
+            try:
+                return call()
+            except EngineError as exc:
+                if not exc.retryable:
+                    raise
+                if attempt == settings.index_retry_attempts:
+                    raise IndexingStalled(
+                        f"{what} still failing after {attempt} attempts on {self._engine.distribution}: {exc}; "
+                        "batch left uncommitted"
+                    ) from exc
+                log.warning("index_retry", step=what, engine=self._engine.distribution, attempt=attempt,
+                            error=str(exc), sleep_s=delay)
+                time.sleep(delay)
+                delay = min(delay * 2, settings.index_retry_max_s)
+        raise AssertionError("unreachable")
 
     def _index_with_retries(self, docs: list[dict[str, Any]]) -> list[ItemResult]:
         """Index ``docs``; return the permanently rejected ones. Raise

@@ -135,6 +135,7 @@ DeadLetterReason = Literal[
     "invalid_message",
     "index_rejected",
     "alert_undeliverable",
+    "percolate_failed",
 ]
 
 

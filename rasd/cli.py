@@ -11,7 +11,7 @@ import typer
 
 from ingest.logs import configure_logging
 from ingest.settings import Settings
-from rasd.alerts_cli import alerts_app
+from rasd.alerts_cli import alerts_app, notify
 from rasd.rules_cli import rules_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rasd media-monitoring ingestion.")
@@ -21,6 +21,7 @@ sources_app = typer.Typer(no_args_is_help=True, help="The sources file: validate
 app.add_typer(sources_app, name="sources")
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
+app.command("notify")(notify)
 
 # The stack's service names, without importing the stack code at start-up.
 SERVICES = ("kafka", "opensearch", "elasticsearch")
@@ -258,6 +259,18 @@ def bench_crawl(
     settings = _settings().model_copy(update={"log_level": "WARNING"})
     configure_logging("WARNING")
     typer.echo(run_crawl_benchmark(settings, hosts, articles, engine, timeout))
+
+
+@app.command("bench-alerts")
+def bench_alerts(
+    articles: Annotated[int, typer.Option(help="generated articles per throughput run")] = 2000,
+    rate: Annotated[float, typer.Option(help="matching articles per second in the latency run")] = 5.0,
+) -> None:
+    """Alert benchmark on OpenSearch: indexing with 0, 1,000 and 10,000 rules;
+    indexed -> alert emitted -> webhook delivered latency. Prints figures."""
+    from rasd.bench_alerts import run_benchmark
+
+    typer.echo(run_benchmark(_settings(), articles=articles, rate_per_s=rate))
 
 
 @app.command()

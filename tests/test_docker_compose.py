@@ -78,3 +78,22 @@ def test_the_crawler_runs_continuously_and_can_be_scaled_out():
     assert crawler["environment"]["RASD_SEARCH_URL"].startswith("http://elasticsearch:")
     # a clean stop (spider closed, Kafka flushed, hosts handed over) needs time
     assert crawler["stop_grace_period"] in ("1m30s", "90s")
+
+
+def test_alert_rules_are_synced_by_a_one_shot_service_and_delivered_by_a_notifier():
+    from indexer.alerts.rules import load_rules
+
+    click_app = typer.main.get_command(app)
+    services = _resolved()["services"]
+    rules, notifier = services["rules"], services["notifier"]
+    assert rules["command"] == ["rules", "apply"] and rules["restart"] == "on-failure"
+    assert "rules" in click_app.commands and "notify" in click_app.commands
+    assert notifier["command"] == ["notify"] and notifier["restart"] == "unless-stopped"
+    assert notifier["healthcheck"]["test"][1:3] == ["rasd", "check"]
+    # the mounted rules file is one `rasd rules apply` accepts
+    # this compose version prints short volume syntax: host:container:mode
+    target = rules["environment"]["RASD_RULES_FILE"]
+    (source,) = [v.split(":")[0] for v in rules["volumes"] if v.split(":")[1] == target]
+    assert load_rules(ROOT / source).rule("karabakh") is not None
+    # the webhook secret comes from the user's .env, never from this file
+    assert "RASD_ALERT_WEBHOOK_SECRET: ${RASD_ALERT_WEBHOOK_SECRET" in COMPOSE.read_text()

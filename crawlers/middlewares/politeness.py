@@ -20,7 +20,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawlers.frontier.ownership import host_partition
-from crawlers.politeness import HostPolicy, NotOwned, Stopping, Unwanted, parse_retry_after
+from crawlers.politeness import HostPolicy, NotOwned, Stopping, Unwanted
+from ingest.dates import parse_retry_after
 
 __all__ = ["NotOwned", "PolitenessMiddleware", "Stopping"]
 

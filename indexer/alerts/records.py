@@ -39,6 +39,12 @@ def alert_document(alert: Alert, channels: list[Channel], *, cooldown_s: float, 
             "next_attempt_at": doc["alerted_at"],
             "delivered_at": None,
             "last_error": None,
+            "last_status": None,
+            # set by the notifier: the claim it holds while sending, the
+            # digest the alert went out in, whether it passed the cooldown
+            "lease_id": None,
+            "digest_id": None,
+            "cleared": False,
         }
         for channel in channels
     ]
@@ -48,44 +54,52 @@ def alert_document(alert: Alert, channels: list[Channel], *, cooldown_s: float, 
     return doc
 
 
+def small_index_body(properties: dict[str, Any]) -> dict[str, Any]:
+    """A one-shard index with a closed mapping (the alert feature's own indices)."""
+    return {
+        "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
+        "mappings": {"dynamic": False, "properties": properties},
+    }
+
+
 def alerts_index_body() -> dict[str, Any]:
     keyword = {"type": "keyword"}
     date = {"type": "date"}
-    return {
-        "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
-        "mappings": {
-            "dynamic": False,
-            "properties": {
-                "id": keyword,
-                "rule": keyword,
-                "severity": keyword,
-                "channels": keyword,
-                "article_id": keyword,
-                "url": keyword,
-                "source": keyword,
-                "language": keyword,
-                "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
-                "snippet": {"type": "text"},
-                "matched_terms": keyword,
-                "published_at": {"type": "date", "ignore_malformed": True},
-                "indexed_at": date,
-                "alerted_at": date,
-                "cooldown_s": {"type": "float"},
-                "digest": {"type": "boolean"},
-                "pending": {"type": "boolean"},
-                "next_attempt_at": date,
-                "deliveries": {
-                    "properties": {
-                        "channel": keyword,
-                        "type": keyword,
-                        "state": keyword,
-                        "attempts": {"type": "integer"},
-                        "next_attempt_at": date,
-                        "delivered_at": date,
-                        "url": {"type": "keyword", "index": False},
-                        "last_error": {"type": "text", "index": False},
-                    }
-                },
+    return small_index_body(
+        {
+            "id": keyword,
+            "rule": keyword,
+            "severity": keyword,
+            "channels": keyword,
+            "article_id": keyword,
+            "url": keyword,
+            "source": keyword,
+            "language": keyword,
+            "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
+            "snippet": {"type": "text"},
+            "matched_terms": keyword,
+            "published_at": {"type": "date", "ignore_malformed": True},
+            "indexed_at": date,
+            "alerted_at": date,
+            "cooldown_s": {"type": "float"},
+            "digest": {"type": "boolean"},
+            "pending": {"type": "boolean"},
+            "next_attempt_at": date,
+            "deliveries": {
+                "properties": {
+                    "channel": keyword,
+                    "type": keyword,
+                    "state": keyword,
+                    "attempts": {"type": "integer"},
+                    "next_attempt_at": date,
+                    "delivered_at": date,
+                    "url": {"type": "keyword", "index": False},
+                    "last_error": {"type": "text", "index": False},
+                    "last_status": {"type": "integer"},
+                    "lease_id": {"type": "keyword", "index": False},
+                    "digest_id": keyword,
+                    "cleared": {"type": "boolean"},
+                }
             },
-        },
-    }
+        }
+    )

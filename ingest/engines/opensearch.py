@@ -31,7 +31,11 @@ class OpenSearchClient(VendorClient):
     distribution = "opensearch"
 
     def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float) -> OpenSearch:
-        return OpenSearch(hosts=[url], http_auth=auth, timeout=timeout_s, max_retries=0, retry_on_timeout=False)
+        # pool_maxsize: urllib3 keeps one connection per host by default, and
+        # the notifier's delivery threads share a client.
+        return OpenSearch(
+            hosts=[url], http_auth=auth, timeout=timeout_s, max_retries=0, retry_on_timeout=False, pool_maxsize=16
+        )
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         try:

@@ -1,9 +1,6 @@
-from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
-
 import pytest
 
-from crawlers.politeness import HostPolicy, parse_retry_after
+from crawlers.politeness import HostPolicy
 
 HOST = "news.example"
 
@@ -149,21 +146,3 @@ def test_configured_delay_and_concurrency_are_read_on_each_call():
     assert p.try_start(HOST) > 0
     config["concurrency"] = 2
     assert p.try_start(HOST) == 0.0
-
-
-def test_retry_after_delta_seconds():
-    assert parse_retry_after("120") == 120.0
-    assert parse_retry_after(b" 7 ") == 7.0
-
-
-def test_retry_after_http_date_counts_from_now():
-    now = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
-    header = format_datetime(now + timedelta(seconds=90), usegmt=True)
-    assert parse_retry_after(header, now=now) == 90.0
-    # a date in the past means "now", never a negative wait
-    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now=now) == 0.0
-
-
-@pytest.mark.parametrize("value", [None, "", "   ", "soon", b"-5"])
-def test_unreadable_retry_after_is_none(value):
-    assert parse_retry_after(value) is None

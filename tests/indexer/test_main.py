@@ -4,8 +4,6 @@ must re-read that batch and leave every article exactly once."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -14,12 +12,11 @@ import pytest
 from indexer.engines.base import EngineError
 from indexer.worker import group_id, run_indexer
 from tests.indexer.support import (
-    BulkHoldingProxy,
     committed_and_end_offsets,
     fully_committed,
     make_article,
     publish_articles,
-    settings_env,
+    sigkill_indexer_when,
 )
 
 pytestmark = pytest.mark.services
@@ -49,27 +46,10 @@ def test_sigkill_between_indexing_and_commit_then_restart_indexes_every_article_
     # The child talks to the engine through a proxy that holds every bulk
     # response: the engine has the documents, the child has not heard back,
     # so it cannot have committed. That is when it gets killed.
-    proxy = BulkHoldingProxy(engine_url, hold_s=60.0)
-    log_path = tmp_path / "indexer.log"
-    env = settings_env(settings) | {"RASD_SEARCH_URL": proxy.url}
-    with open(log_path, "wb") as log:
-        child = subprocess.Popen([sys.executable, "-m", "indexer"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 90
-        in_flight = 0
-        while time.monotonic() < deadline and child.poll() is None:
-            in_flight = _count_or_zero(engine, alias)
-            if in_flight:
-                break
-            time.sleep(0.05)
-        assert in_flight, f"first batch never reached the engine:\n{log_path.read_text()}"
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        proxy.close()
-    assert child.returncode == -signal.SIGKILL
+    returncode, proxy = sigkill_indexer_when(
+        settings, engine_url, tmp_path / "indexer.log", lambda _proxy: _count_or_zero(engine, alias) > 0
+    )
+    assert returncode == -signal.SIGKILL
     assert proxy.bulk_requests == 1
 
     # killed mid-batch: documents of a batch are in the engine, nothing committed
