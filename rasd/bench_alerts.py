@@ -27,7 +27,7 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from deploy.stack import manager
 from deploy.universe.lang import AR, EN, FA, RU, Lang
 from deploy.webhook_sink import WebhookServer
-from indexer.alerts.rules import parse_rules
+from indexer.alerts.rules_file import parse_rules
 from indexer.alerts.rules_index import sync_rules
 from indexer.alerts.notifier import run_notifier
 from indexer.engines.detect import open_engine

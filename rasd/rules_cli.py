@@ -11,16 +11,8 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 from pydantic import ValidationError
 
-from indexer.alerts.rules import (
-    Rule,
-    RulesError,
-    RulesFile,
-    add_rule,
-    describe_error,
-    field_path,
-    load_rules,
-    remove_rule,
-)
+from indexer.alerts.rules import Rule, RulesError, RulesFile
+from indexer.alerts.rules_file import add_rule, describe_error, field_path, load_rules, remove_rule
 from ingest.engines.errors import EngineError
 from ingest.logs import configure_logging
 from ingest.settings import Settings

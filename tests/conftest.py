@@ -6,10 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.engines.client import VendorClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_STACK_DIR = REPO_ROOT / ".rasd-stack" / "test-stack"
@@ -98,3 +102,17 @@ def _reset_structlog() -> Iterator[None]:
 
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture
+def alerts_client(settings: Settings, opensearch_url: str) -> Iterator[VendorClient]:
+    """A client on the test OpenSearch; the test's alert indices go at the end."""
+    from indexer.alerts.cooldown import cooldowns_index
+    from ingest.engines.detect import open_client
+
+    client = open_client(opensearch_url, timeout_s=30.0)
+    yield client
+    for index in (settings.alerts_index, cooldowns_index(settings)):
+        if client.index_exists(index):
+            client.delete_index(index)
+    client.close()

@@ -21,7 +21,8 @@ from crawlers.run import crawl
 from crawlers.sources import load_sources
 from deploy.alert_corpus import CorpusArticle, corpus_universe, record_urls, rules_yaml, write_sources_file
 from indexer.alerts.records import alert_id
-from indexer.alerts.rules import Rule, add_rule, load_rules
+from indexer.alerts.rules import Rule
+from indexer.alerts.rules_file import add_rule, load_rules
 from indexer.alerts.rules_index import sync_rules
 from indexer.engines.detect import open_engine
 from indexer.worker import group_id, run_indexer

@@ -81,7 +81,7 @@ def test_the_crawler_runs_continuously_and_can_be_scaled_out():
 
 
 def test_alert_rules_are_synced_by_a_one_shot_service_and_delivered_by_a_notifier():
-    from indexer.alerts.rules import load_rules
+    from indexer.alerts.rules_file import load_rules
 
     click_app = typer.main.get_command(app)
     services = _resolved()["services"]

@@ -8,9 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from rasd.cli import app
-from tests.indexer.alerts.alert_support import (  # noqa: F401
+from tests.indexer.alerts.alert_support import (
     SECRET,
-    alerts_client,
     emit,
     fast,
     make_alert,

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from pydantic import SecretStr
 
-from indexer.alerts.cooldown import cooldowns_index
 from indexer.alerts.emit import EmitResult, PendingAlert, emit_alerts
 from indexer.alerts.notifier import NotifierStats, run_notifier
 from indexer.alerts.records import Channel, alert_id
@@ -133,18 +131,6 @@ class NotifierThread:
     def __exit__(self, *exc: object) -> None:
         if self._thread.is_alive() or self.stats is None:
             self.stop()
-
-
-@pytest.fixture
-def alerts_client(settings: Settings, opensearch_url: str) -> Iterator[VendorClient]:
-    """A client on the test OpenSearch; the test's alert indices go at the end."""
-    client = open_client(opensearch_url, timeout_s=30.0)
-    yield client
-    for index in (settings.alerts_index, cooldowns_index(settings)):
-        if client.index_exists(index):
-            client.delete_index(index)
-    client.close()
-
 
 
 def read_alert_messages(settings: Settings, expected: int, timeout_s: float = 20.0) -> list[tuple[str, Alert]]:

@@ -12,7 +12,8 @@ import pytest
 from indexer.alerts.compile import MATCH_FIELDS, MAX_CLAUSES, alias_forms, clause_count, compile_query, compile_rule
 from indexer.alerts.rule_test import RuleTestResult
 from indexer.alerts.rule_test import test_rule as run_rule
-from indexer.alerts.rules import ChannelSpec, NearClause, Rule, RulesError, load_rules
+from indexer.alerts.rules import ChannelSpec, NearClause, Rule, RulesError
+from indexer.alerts.rules_file import load_rules
 from indexer.engines.detect import open_engine
 from ingest.settings import Settings
 

@@ -7,7 +7,6 @@ import pytest
 
 from indexer.alerts.cooldown import cooldowns_index, cooldowns_index_body, digest_turn, enter_window
 from ingest.models import utcnow
-from tests.indexer.alerts.alert_support import alerts_client  # noqa: F401
 
 
 @pytest.fixture

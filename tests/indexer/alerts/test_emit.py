@@ -7,7 +7,7 @@ from indexer.alerts.emit import emit_alerts
 from ingest.dates import parse_iso_datetime
 from ingest.engines.errors import EngineError
 from ingest.kafka_io import Publisher, make_producer
-from tests.indexer.alerts.alert_support import alerts_client, emit, make_alert, pending, read_alert_messages  # noqa: F401
+from tests.indexer.alerts.alert_support import emit, make_alert, pending, read_alert_messages
 
 HOOKS = {"ops": "http://127.0.0.1:9/ops", "desk": "http://127.0.0.1:9/desk"}
 

@@ -2,10 +2,9 @@
 servers run by the test: exactly once, retries, failures, several
 notifiers, restarts, cooldowns and digests."""
 from indexer.alerts.notifier import lease_s
-from tests.indexer.alerts.alert_support import (  # noqa: F401
+from tests.indexer.alerts.alert_support import (
     SECRET,
     NotifierThread,
-    alerts_client,
     alerts_committed,
     deliveries,
     emit,

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from indexer.alerts import outbox
 from ingest.models import utcnow
-from tests.indexer.alerts.alert_support import alerts_client, emit, make_alert, pending  # noqa: F401
+from tests.indexer.alerts.alert_support import emit, make_alert, pending
 
 
 def _emitted(settings, client, n=1, channels=("ops",)):

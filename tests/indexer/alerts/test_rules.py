@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.alerts.rules import Rule, RulesError, add_rule, load_rules, parse_duration, remove_rule
+from indexer.alerts.rules import Rule, RulesError, parse_duration
+from indexer.alerts.rules_file import add_rule, load_rules, remove_rule
 
 GOOD = """\
 # Rules of the Caucasus desk
