@@ -44,6 +44,8 @@ class IndexerStats:
     indexed: int = 0
     dead_lettered: int = 0
     alerts: int = 0
+    # time spent matching batches against the rules (percolation)
+    percolate_s: float = 0.0
 
 
 def group_id(settings: Settings, engine: SearchEngine) -> str:
@@ -81,7 +83,9 @@ class _BatchIndexer:
         indexed_at = utcnow()
         entries = list(latest.values())
         docs = [to_document(article, indexed_at) for _, article in entries]
+        percolate_started = time.monotonic()
         matches = self._percolate(docs, entries, dead)
+        percolate_s = time.monotonic() - percolate_started
         for slot, doc in enumerate(docs):
             doc["matched_rules"] = sorted({m.rule for m in matches.get(slot, [])})
         rejected = self._index_with_retries(docs)
@@ -114,6 +118,7 @@ class _BatchIndexer:
         self._stats.indexed += indexed
         self._stats.dead_lettered += len(dead)
         self._stats.alerts += len(alerts)
+        self._stats.percolate_s += percolate_s
         elapsed = time.monotonic() - started
         log.info(
             "index_batch",
@@ -124,6 +129,7 @@ class _BatchIndexer:
             duplicates_in_batch=len(records) - len(dead) + len(rejected) - len(docs),
             dead_lettered=len(dead),
             alerts=len(alerts),
+            percolate_s=round(percolate_s, 3),
             seconds=round(elapsed, 3),
             docs_per_s=round(indexed / elapsed, 1) if elapsed > 0 else None,
             total_indexed=self._stats.indexed,

@@ -171,7 +171,8 @@ def throughput(base: Settings, engine_url: str, articles: list[Article], rules: 
         stats = run_indexer(s, engine, until_end=True)
         seconds = time.monotonic() - t0
         return {"rules": rules, "docs_per_s": stats.indexed / seconds, "indexed": stats.indexed,
-                "alerts": stats.alerts, "seconds": seconds, "sync_s": sync_s}
+                "alerts": stats.alerts, "seconds": seconds, "sync_s": sync_s,
+                "percolate_ms_per_batch": 1000 * stats.percolate_s / max(1, stats.batches), "batches": stats.batches}
     finally:
         _cleanup(s, engine)
         engine.close()
@@ -238,6 +239,10 @@ def run_benchmark(settings: Settings, articles: int = 2000, rule_counts: tuple[i
     lines = [f"Rasd alert benchmark: {len(generated)} articles (1 in 10 about Karabakh), OpenSearch, "
              f"{os.cpu_count()} cores"]
     with WebhookServer() as sink:
+        # The first indexing run of a JVM is slow (JIT, caches): one run
+        # without rules is thrown away so that the measured runs compare fairly.
+        print("warm-up run ...", flush=True)
+        throughput(base, endpoints["opensearch"], generated, 0, sink)
         runs = []
         for count in rule_counts:
             print(f"throughput with {count} rules ...", flush=True)
@@ -246,11 +251,15 @@ def run_benchmark(settings: Settings, articles: int = 2000, rule_counts: tuple[i
         for run in runs:
             lines.append(
                 f"  {run['rules']:6d} rules: {run['docs_per_s']:7.1f} docs/s  ratio to no rules {run['docs_per_s'] / reference:5.2f}"
+                f"  percolation {run['percolate_ms_per_batch']:6.1f} ms per batch of {settings.batch_max_records}"
                 f"  ({run['indexed']} docs, {run['alerts']} alerts, {run['seconds']:.1f} s; rules synced in {run['sync_s']:.1f} s)"
             )
         most = max(rule_counts)
         print(f"latency with {most} rules at {rate_per_s}/s ...", flush=True)
         lat = latency(base, endpoints["opensearch"], generated, most, rate_per_s, sink)
+    lines.append(
+        "  (docs/s is the whole indexer: Kafka read, percolation, bulk index, alert writes; the same articles each run)"
+    )
     lines.append(f"  latency with {lat['rules']} rules, {lat['articles']} matching articles published at {rate_per_s}/s "
                  f"({lat['alerts']} alerts emitted, {lat['delivered']} delivered):")
     lines.append(f"    indexed -> alert emitted:     {_stats(lat['indexed_to_emitted'])}")
