@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 
@@ -13,6 +14,9 @@ from crawlers.run import crawl
 from crawlers.sources import Source, load_sources
 from deploy.demo_site.server import DemoSite
 from deploy.stack import manager
+from indexer.alerts.rules_file import load_rules
+from indexer.alerts.rules_index import PercolatorUnavailable, sync_rules
+from indexer.engines.base import SearchEngine
 from indexer.engines.detect import open_configured_engine
 from indexer.worker import run_indexer
 from ingest.kafka_io import ensure_topics
@@ -21,6 +25,9 @@ from ingest.worker import run_ingest
 
 log = structlog.get_logger(__name__)
 SAMPLE_QUERY = "كاراباخ"
+# The rules docker-compose syncs (a Karabakh rule, no delivery channels):
+# used when there is no rules file, so the demo shows alerts out of the box.
+DEMO_RULES = Path(__file__).resolve().parents[1] / "deploy" / "compose" / "rules.yaml"
 
 
 class DemoFailed(RuntimeError):
@@ -35,6 +42,8 @@ class EngineReport:
     documents: int
     arabic_analysis: bool
     sample_hits: list[str] = field(default_factory=list)
+    # alerts in the alerts index by rule; None: the engine has no percolator
+    alerts: dict[str, int] | None = None
 
 
 @dataclass
@@ -61,12 +70,36 @@ class DemoReport:
             lines.append(f"    documents in index: {e.documents} (written this run: {e.indexed_this_run})")
             lines.append(f"    search {SAMPLE_QUERY!r}: {len(e.sample_hits)} hit(s)")
             lines.extend(f"      - {title}" for title in e.sample_hits)
+            if e.alerts is None:
+                lines.append("    alerts: not available (this engine has no percolator module)")
+            else:
+                lines.append(f"    alerts by rule: {e.alerts or 'none'}")
         lines.append(f"  elapsed:             {self.elapsed_s:.1f} s")
         return "\n".join(lines)
 
 
 def _demo_sources(site: DemoSite) -> list[Source]:
     return [Source(name="demo", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
+
+
+def _apply_rules(settings: Settings, engine: SearchEngine) -> bool:
+    """Sync the rules file (or the demo's rules) into the engine; False when
+    the engine cannot hold rules (no percolator module)."""
+    path = settings.rules_file if settings.rules_file.exists() else DEMO_RULES
+    try:
+        sync_rules(engine, settings, load_rules(path))  # type: ignore[arg-type]
+    except PercolatorUnavailable:
+        return False
+    return True
+
+
+def _alerts_by_rule(settings: Settings, engine: SearchEngine) -> dict[str, int]:
+    if not engine.index_exists(settings.alerts_index):  # type: ignore[attr-defined]
+        return {}
+    engine.refresh_index(settings.alerts_index)  # type: ignore[attr-defined]
+    body = {"size": 0, "aggs": {"rules": {"terms": {"field": "rule", "size": 100}}}}
+    buckets = engine.search_raw(settings.alerts_index, body)["aggregations"]["rules"]["buckets"]  # type: ignore[attr-defined]
+    return {b["key"]: b["doc_count"] for b in buckets}
 
 
 def run_demo(settings: Settings) -> DemoReport:
@@ -102,6 +135,7 @@ def run_demo(settings: Settings) -> DemoReport:
         url = endpoints[name]
         engine = open_configured_engine(settings, url)
         try:
+            percolator = _apply_rules(settings, engine)
             log.info("demo_index", engine=name, url=url)
             stats = run_indexer(settings.model_copy(update={"search_url": url}), engine, until_end=True)
             engine.refresh(settings.articles_alias)
@@ -114,6 +148,7 @@ def run_demo(settings: Settings) -> DemoReport:
                     documents=engine.count(settings.articles_alias),
                     arabic_analysis=engine.has_arabic_analysis(),
                     sample_hits=[h["_source"].get("title") or h["_source"].get("url") for h in hits],
+                    alerts=_alerts_by_rule(settings, engine) if percolator else None,
                 )
             )
         finally:

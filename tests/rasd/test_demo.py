@@ -2,6 +2,7 @@
 demo site, run twice."""
 import socket
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ def demo_settings(stack_settings):
             "demo_site_port": _free_port(),
             "sources_file": None,
             "crawl_download_delay_s": 0.0,
+            "rules_file": Path("no-such-rules.yaml"),  # the demo's own rules
         }
     )
 
@@ -40,10 +42,16 @@ def test_demo_reports_every_stage_and_a_second_run_adds_no_copy(demo_settings):
     for engine in first.engines:
         assert engine.documents == first.articles_extracted
         assert engine.sample_hits, f"{SAMPLE_QUERY} finds the seed article on {engine.name}"
+    # three demo articles name Karabakh (كاراباخ once, قره باغ twice): the
+    # demo's rule fires on them where the engine can percolate
+    alerts = {e.name: e.alerts for e in first.engines}
+    assert alerts == {"opensearch": {"karabakh": 3}, "elasticsearch": None}
     text = first.render()
     assert "pages fetched" in text and "opensearch" in text and SAMPLE_QUERY in text
+    assert "alerts by rule: {'karabakh': 3}" in text and "no percolator" in text
 
     second = run_demo(demo_settings)
     for before, after in zip(first.engines, second.engines):
         assert after.documents == before.documents
         assert after.indexed_this_run == first.articles_extracted, "the second run re-indexed every article in place"
+        assert after.alerts == before.alerts, "a re-run makes no second alert"
