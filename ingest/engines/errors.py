@@ -36,6 +36,11 @@ def error_reason(error: Any) -> str:
         return str(error)
     text = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
     cause = error.get("caused_by")
+    if not isinstance(cause, dict):
+        # A search failing on its shards says only "all shards failed" at the
+        # top; the shard's own error (root_cause) is what explains it.
+        roots = error.get("root_cause")
+        cause = roots[0] if isinstance(roots, list) and roots and isinstance(roots[0], dict) else None
     if isinstance(cause, dict):
         text += f" (caused by {cause.get('type', 'error')}: {cause.get('reason', '')})"
     return text

@@ -118,3 +118,24 @@ def test_without_a_rules_index_articles_are_indexed_with_no_rules(
     assert (stats.indexed, stats.alerts) == (3, 0)
     opensearch_engine.refresh(settings.articles_alias)
     assert opensearch_engine.get(settings.articles_alias, _articles()[0].id)["matched_rules"] == []
+
+
+def test_a_document_the_engine_cannot_percolate_costs_only_its_own_alerts(
+    opensearch_engine: SearchEngine, settings: Settings, rules: str
+) -> None:
+    # A source name above Lucene's term limit: the engine refuses to
+    # percolate the batch (and to index that document). The batch is matched
+    # again one document at a time; the others keep their alerts.
+    good = make_article(1, title="Karabakh talks")
+    bad = make_article(2, title="Karabakh again", source="s" * 40_000)
+    publish_articles(settings, [good, bad, make_article(3, title="Baku markets")])
+    stats = run_indexer(settings, opensearch_engine, until_end=True)
+    assert (stats.indexed, stats.alerts) == (2, 2)
+    letters = read_dead_letters(settings, expected=2)
+    assert sorted((letter.reason, letter.url) for letter in letters) == [
+        ("index_rejected", bad.url), ("percolate_failed", bad.url)
+    ]
+    percolate_letter = next(letter for letter in letters if letter.reason == "percolate_failed")
+    assert "immense" in percolate_letter.detail or "32766" in percolate_letter.detail
+    alerts = sorted((a.rule, a.article_id) for _, a in read_keyed(settings, settings.topic_alerts, Alert, expected=2))
+    assert alerts == [("baku", make_article(3).id), ("karabakh", good.id)]
