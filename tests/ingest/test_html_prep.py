@@ -1,0 +1,50 @@
+"""HTML preparation before trafilatura: layout tables become blocks, data
+tables stay, and Persian's zero-width non-joiner survives extraction."""
+import trafilatura
+from lxml import html as lxml_html
+
+from ingest.html_prep import ZWNJ, is_layout_table, prepare, restore_zwnj, unwrap_layout_tables
+
+LAYOUT = """<html><body><table width="980"><tr><td class="menu"><a href="/">Home</a> <a href="/s">Sport</a></td></tr>
+<tr><td><h1>Council meets</h1><p>The council met on Sunday to discuss the waste collection plan for the old city.</p>
+<p>Members agreed to hire forty more workers and to buy six new trucks before the summer season starts.</p></td>
+<td><table><tr><td><a href="/a">Most read one</a></td></tr><tr><td><a href="/b">Most read two</a></td></tr></table></td></tr>
+</table></body></html>"""
+
+DATA = """<table><tr><th>City</th><th>Price</th></tr><tr><td>Aden</td><td>120</td></tr><tr><td>Sanaa</td><td>135</td></tr></table>"""
+
+
+def _tables(markup: str) -> list:
+    return list(lxml_html.document_fromstring(markup).iter("table"))
+
+
+def test_a_table_holding_paragraphs_or_a_list_of_links_is_layout_and_a_price_table_is_data():
+    outer, links = _tables(LAYOUT)
+    assert is_layout_table(outer) and is_layout_table(links)
+    (data,) = _tables(f"<html><body>{DATA}</body></html>")
+    assert not is_layout_table(data)
+
+
+def test_unwrapping_turns_layout_tables_into_blocks_and_leaves_data_tables():
+    tree = lxml_html.document_fromstring(LAYOUT.replace("</body>", DATA + "</body>"))
+    assert unwrap_layout_tables(tree) == 2
+    remaining = list(tree.iter("table"))
+    assert len(remaining) == 1 and "Aden" in remaining[0].text_content()
+
+
+def test_the_article_of_a_table_layout_comes_out_as_paragraphs_without_the_menu():
+    text = trafilatura.extract(prepare(LAYOUT))
+    lines = [line for line in text.split("\n") if line.strip()]
+    assert "The council met on Sunday to discuss the waste collection plan for the old city." in lines
+    assert not any("|" in line or "Home" in line or "Most read" in line for line in lines)
+
+
+def test_persian_words_keep_their_zero_width_non_joiner_through_extraction():
+    sentence = f"شهردار گفت این خط روزانه صد هزار مسافر را جابه{ZWNJ}جا می{ZWNJ}کند و کار ادامه دارد."
+    html = f"<html><body><article><p>{sentence}</p><p>{sentence}</p></article></body></html>"
+    assert ZWNJ not in (trafilatura.extract(html) or ""), "trafilatura drops it by itself"
+    assert sentence in restore_zwnj(trafilatura.extract(prepare(html)) or "")
+
+
+def test_a_page_without_tables_is_passed_on_as_text():
+    assert isinstance(prepare("<html><body><p>x</p></body></html>"), str)
