@@ -4,14 +4,21 @@ Pure functions of a ``FetchedPage``: the ingest worker runs them on pages from
 Kafka, and re-running them on stored pages later gives the same documents."""
 from __future__ import annotations
 
-import py3langid
+from typing import Literal
+
+import structlog
 import trafilatura
-from w3lib.encoding import html_to_unicode
 
 from ingest.content_types import is_html_type
-from ingest.dates import parse_iso_datetime
+from ingest.decoding import decode_page
+from ingest.furniture import headline_of, strip_furniture
+from ingest.html_prep import prepare, restore_zwnj
 from ingest.identity import canonical_url, document_id, domain_of
+from ingest.language import detect_language
 from ingest.models import Article, DeadLetterReason, FetchedPage, utcnow
+from ingest.published import DateOrigin, page_dates
+
+log = structlog.get_logger(__name__)
 
 # htmldate returns days only by default; monitoring needs the time of day too.
 _DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True, "extensive_search": False}
@@ -33,29 +40,18 @@ def is_html(content_type: str | None) -> bool:
 
 
 def decode_html(body: bytes, content_type: str | None) -> str:
-    """Bytes -> text the way browsers do (HTTP charset, then BOM, then
-    <meta charset>, then a default), via w3lib, which Scrapy itself uses."""
-    _, text = html_to_unicode(content_type, body)
-    return text
+    """Bytes -> text; a wrong charset declaration never garbles it (ingest.decoding)."""
+    return decode_page(body, content_type).text
 
 
-def detect_language(text: str) -> str | None:
-    if not text.strip():
-        return None
-    lang, _score = py3langid.classify(text[:5000])
-    return lang
+# Article v1 records only whether the date came from the page or the feed.
+_DATE_SOURCE: dict[DateOrigin, Literal["page", "feed"]] = {
+    "jsonld": "page", "meta": "page", "time": "page", "text": "page", "htmldate": "page", "url": "page", "feed": "feed",
+}
 
 
 def _same_site(a: str, b: str) -> bool:
     return domain_of(a) == domain_of(b)
-
-
-def _strip_title_line(text: str, title: str | None) -> str:
-    # trafilatura keeps the <h1> inside the article body; the title has its own field.
-    lines = text.split("\n")
-    if title and lines and lines[0].strip() == title.strip():
-        lines = lines[1:]
-    return "\n".join(lines).strip()
 
 
 def extract_article(page: FetchedPage, *, min_chars: int) -> Article:
@@ -63,28 +59,42 @@ def extract_article(page: FetchedPage, *, min_chars: int) -> Article:
     if not is_html(page.content_type):
         raise ExtractionError("not_html", f"content-type {page.content_type!r}")
     try:
-        html = decode_html(page.body(), page.content_type)
+        decoded = decode_page(page.body(), page.content_type)
     except Exception as exc:  # zstd or codec failure: the message is unusable
         raise ExtractionError("undecodable", repr(exc)) from exc
+    html = decoded.text
 
     doc = trafilatura.bare_extraction(
-        html,
+        prepare(html),
         url=page.final_url,
         include_comments=False,
         with_metadata=True,
         date_extraction_params=_DATE_PARAMS,
     )
-    text = (doc.text or "") if doc is not None else ""
-    title = (doc.title or page.hint_title) if doc is not None else page.hint_title
-    body = _strip_title_line(text, title)
+    text = restore_zwnj(doc.text or "") if doc is not None else ""
+    raw_title = restore_zwnj(doc.title) if doc is not None and doc.title else page.hint_title
+    # A <title> often carries the site's name too: the part the page repeats
+    # as its headline is the title. The headline and furniture lines leave the body.
+    title = headline_of(raw_title, text) or raw_title
+    stripped = strip_furniture(text, title)
+    body = stripped.text
     if len(body) < min_chars:
         raise ExtractionError("empty_extraction", f"{len(body)} characters of text (minimum {min_chars})")
 
     canonical = doc.url if doc is not None and doc.url and _same_site(doc.url, page.final_url) else page.final_url
-    published = parse_iso_datetime(doc.date if doc is not None else None)
-    date_source = "page"
-    if published is None:
-        published, date_source = page.hint_published_at, "feed" if page.hint_published_at else "none"
+    # trafilatura has already run htmldate on this page: reuse its answer rather than run it twice.
+    dates = page_dates(
+        html, page.final_url, feed_date=page.hint_published_at, site_tz=None, fetched_at=page.fetched_at,
+        htmldate_lookup=lambda: doc.date if doc is not None else None,
+    )
+    published = dates.published.value if dates.published else None
+    date_source = _DATE_SOURCE[dates.published.origin] if dates.published else "none"
+    log.debug(
+        "extraction origins", url=page.final_url, charset=decoded.encoding, charset_origin=decoded.origin,
+        undecodable_bytes=decoded.undecodable, published_origin=dates.published.origin if dates.published else None,
+        furniture_removed=[rule for rule, _ in stripped.removed],
+        modified=dates.modified.value.isoformat() if dates.modified else None,
+    )
 
     return Article(
         id=document_id(canonical),
@@ -97,8 +107,8 @@ def extract_article(page: FetchedPage, *, min_chars: int) -> Article:
         language=detect_language(body),
         published_at=published,
         date_source=date_source,
-        author=doc.author if doc is not None else None,
-        description=doc.description if doc is not None else None,
+        author=restore_zwnj(doc.author) if doc is not None and doc.author else None,
+        description=restore_zwnj(doc.description) if doc is not None and doc.description else None,
         fetched_at=page.fetched_at,
         extracted_at=utcnow(),
     )
