@@ -110,7 +110,8 @@ def classify_line(line: str) -> str | None:
     found = _classify_one(clean.strip(" |"))
     if found:
         return found
-    if _date_only(clean):
+    # a bare clock time ("11:05") is a live blog's entry stamp, which is text
+    if _date_only(clean) and not _CLOCK_ONLY.match(clean):
         return "date_line"
     parts = _segments(clean)
     if len(parts) > 1:
@@ -128,6 +129,9 @@ _DATE_WORDS = re.compile(
     r"|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|am|pm|gmt|utc)[\s/.:،,-]*)+$",
     re.IGNORECASE,
 )
+
+
+_CLOCK_ONLY = re.compile(r"^[0-9\u0660-\u0669\u06F0-\u06F9]{1,2}[:.][0-9\u0660-\u0669\u06F0-\u06F9]{2}$")
 
 
 def _date_only(part: str) -> str | None:

@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+import re
+
 from lxml import html as lxml_html
 
 ZWNJ = "\u200c"
@@ -72,14 +74,64 @@ def unwrap_layout_tables(tree: lxml_html.HtmlElement) -> int:
     return len(layout)
 
 
+# A gallery is the photos' captions; one captioned photo in a story is furniture.
+_GALLERY_MIN_FIGURES = 3
+_CLOCK = re.compile(r"^\s*[0-9\u0660-\u0669\u06F0-\u06F9]{1,2}[:.][0-9\u0660-\u0669\u06F0-\u06F9]{2}\s*$")
+# A live blog is a run of entries each stamped with a clock time.
+_LIVE_MIN_ENTRIES = 3
+
+
+def _as_paragraph(element: lxml_html.HtmlElement, text: str) -> None:
+    """Replace ``element`` by a paragraph holding ``text`` (its tail kept)."""
+    paragraph = lxml_html.Element("p")
+    paragraph.text = text
+    paragraph.tail = element.tail
+    element.getparent().replace(element, paragraph)
+
+
+def gallery_captions_as_text(tree: lxml_html.HtmlElement) -> int:
+    """In a photo gallery (several captioned figures side by side) the
+    captions tell the story: each figure becomes a paragraph of its caption
+    (credits and "1 / 4" counters left out). Returns the figures changed."""
+    changed = 0
+    parents = {figure.getparent() for figure in tree.iter("figure") if figure.find(".//figcaption") is not None}
+    for parent in parents:
+        if parent is None:
+            continue
+        figures = [f for f in parent if f.tag == "figure" and f.find(".//figcaption") is not None]
+        if len(figures) < _GALLERY_MIN_FIGURES:
+            continue
+        for figure in figures:
+            caption = figure.find(".//figcaption").text_content().strip()
+            _as_paragraph(figure, caption)
+            changed += 1
+    return changed
+
+
+def live_times_as_text(tree: lxml_html.HtmlElement) -> int:
+    """In a live blog each entry's clock time is part of the text (when it
+    happened); trafilatura drops <time> elements. Returns the times kept."""
+    stamps = [t for t in tree.iter("time") if _CLOCK.match(t.text_content() or "")]
+    if len(stamps) < _LIVE_MIN_ENTRIES:
+        return 0
+    for stamp in stamps:
+        holder = stamp.getparent()
+        # an entry header holding only the time becomes the time's paragraph
+        target = holder if holder is not None and holder.tag == "header" and len(holder) == 1 else stamp
+        _as_paragraph(target, stamp.text_content().strip())
+    return len(stamps)
+
+
 def prepare(html: str) -> lxml_html.HtmlElement | str:
     """The page as trafilatura should get it: a tree when something was
     changed, else the text as it was (the cheap path for most pages)."""
     html = protect_zwnj(html)
-    if "<table" not in html and "<TABLE" not in html:
+    lowered = html[:200_000].lower()
+    if "<table" not in lowered and "<figure" not in lowered and "<time" not in lowered:
         return html
     try:
         tree = lxml_html.document_fromstring(html)
     except (ValueError, lxml_html.etree.ParserError):
         return html
-    return tree if unwrap_layout_tables(tree) else html
+    changed = unwrap_layout_tables(tree) + gallery_captions_as_text(tree) + live_times_as_text(tree)
+    return tree if changed else html

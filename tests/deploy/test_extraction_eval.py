@@ -114,3 +114,20 @@ def test_rasd_eval_extraction_scores_every_page_of_the_set(tmp_path: Path):
     print(f"\nextraction eval: pages {t.pages}, F1 {t.f1:.3f}, leaked lines {t.leaked_lines}, "
           f"dropped paragraphs {t.dropped_paragraphs}, merged lines {t.merged_lines}, "
           + ", ".join(f"{k} {v.correct}/{v.checked}" for k, v in t.metadata.items()))
+
+
+def test_on_the_set_no_paragraph_is_dropped_and_titles_and_languages_are_right():
+    """The targets of issue 7 that the extraction meets today, held so that
+    no change loses them. Still open (not asserted here): leaked lines (9,
+    all site promotions that only per-site learning removes: the set is
+    scored page by page) and published dates (34/44: pages whose only date
+    is local-time text need the site's time zone)."""
+    from ingest.settings import Settings
+    from rasd.extract_cli import run_eval
+
+    totals = run_eval(shipped_set(), min_chars=Settings().min_article_chars).totals
+    assert totals.errors == 0
+    assert totals.dropped_paragraphs == 0
+    assert totals.metadata["title"].accuracy >= 0.95
+    assert totals.metadata["language"].accuracy >= 0.95
+    assert totals.leaked_lines <= 9

@@ -97,3 +97,10 @@ def test_strip_keeps_the_article_in_order_and_says_what_went_and_why():
         "وأضاف أن الشركات الإيرانية جاهزة.",
     ]
     assert [rule for rule, _ in out.removed] == ["headline", "byline", "read_also", "tags"]
+
+
+def test_a_date_line_is_furniture_but_a_bare_clock_time_is_a_live_entry_stamp():
+    assert classify_line("الأحد 8 نوفمبر 2026 - 11:45") == "date_line"
+    assert classify_line("Published 13 November 2026") in {"updated_line", "date_line"}
+    assert classify_line("11:05") is None
+    assert classify_line("١١:٠٥") is None

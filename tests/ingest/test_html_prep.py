@@ -3,7 +3,15 @@ tables stay, and Persian's zero-width non-joiner survives extraction."""
 import trafilatura
 from lxml import html as lxml_html
 
-from ingest.html_prep import ZWNJ, is_layout_table, prepare, restore_zwnj, unwrap_layout_tables
+from ingest.html_prep import (
+    ZWNJ,
+    gallery_captions_as_text,
+    is_layout_table,
+    live_times_as_text,
+    prepare,
+    restore_zwnj,
+    unwrap_layout_tables,
+)
 
 LAYOUT = """<html><body><table width="980"><tr><td class="menu"><a href="/">Home</a> <a href="/s">Sport</a></td></tr>
 <tr><td><h1>Council meets</h1><p>The council met on Sunday to discuss the waste collection plan for the old city.</p>
@@ -48,3 +56,41 @@ def test_persian_words_keep_their_zero_width_non_joiner_through_extraction():
 
 def test_a_page_without_tables_is_passed_on_as_text():
     assert isinstance(prepare("<html><body><p>x</p></body></html>"), str)
+
+
+GALLERY = """<html><body><h1>In pictures: floods</h1><div class="slides">{figures}</div>
+<p>Photographs by our staff.</p></body></html>"""
+FIGURE = ('<figure><img src="/{n}.jpg"><figcaption>Caption number {n} tells what the photo shows in the flooded town.'
+          '</figcaption><span class="credit">Photograph: A. Staff</span><span class="counter">{n} / 4</span></figure>')
+
+
+def test_the_captions_of_a_photo_gallery_are_its_text_without_credits_or_counters():
+    figures = "".join(FIGURE.format(n=n) for n in range(1, 5))
+    tree = lxml_html.document_fromstring(GALLERY.format(figures=figures))
+    assert gallery_captions_as_text(tree) == 4
+    paragraphs = [p.text_content() for p in tree.iter("p")]
+    assert paragraphs[:4] == [f"Caption number {n} tells what the photo shows in the flooded town." for n in range(1, 5)]
+    assert "Photograph: A. Staff" not in lxml_html.tostring(tree, encoding=str)
+
+
+def test_one_captioned_photo_in_a_story_is_left_alone():
+    tree = lxml_html.document_fromstring(GALLERY.format(figures=FIGURE.format(n=1)))
+    assert gallery_captions_as_text(tree) == 0
+
+
+LIVE = """<html><body><main>{entries}</main></body></html>"""
+ENTRY = ('<article class="live-entry"><header><time datetime="2026-11-01T{t}:00Z">{t}</time></header>'
+         '<div><p>Entry at {t}: runners pass the bridge and the crowd cheers them on.</p></div></article>')
+
+
+def test_the_clock_times_of_a_live_blog_stay_as_lines_of_text():
+    entries = "".join(ENTRY.format(t=t) for t in ("11:05", "10:20", "09:10"))
+    tree = lxml_html.document_fromstring(LIVE.format(entries=entries))
+    assert live_times_as_text(tree) == 3
+    text = trafilatura.extract(tree) or ""
+    assert [line for line in text.split("\n") if ":" in line and len(line) == 5] == ["11:05", "10:20", "09:10"]
+
+
+def test_a_page_with_one_timestamp_is_no_live_blog():
+    tree = lxml_html.document_fromstring(LIVE.format(entries=ENTRY.format(t="11:05")))
+    assert live_times_as_text(tree) == 0
