@@ -1,5 +1,5 @@
 # The README's two commands.
-.PHONY: demo test setup bench bench-crawl bench-alerts
+.PHONY: demo test setup bench bench-crawl bench-alerts bench-extract
 
 setup:
 	@scripts/setup.sh
@@ -23,3 +23,8 @@ bench-crawl: setup
 ## Alert benchmark: indexing with 0 / 1,000 / 10,000 rules, alert and webhook latency.
 bench-alerts: setup
 	.venv/bin/rasd bench-alerts
+
+## Extraction benchmark: rasd vs bare trafilatura, readability-lxml and newspaper4k (speed and quality).
+bench-extract: setup
+	.venv/bin/pip install -q -e '.[bench]'
+	.venv/bin/rasd bench-extract

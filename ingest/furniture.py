@@ -70,7 +70,7 @@ RULES: tuple[FurnitureRule, ...] = (
           r"|комментарии.{0,40}(не\s+отражают)|نظرات.{0,40}(منتشر|مسئولیت|مسؤولیت)", 45),
     _rule("comments_header", r"^(التعليقات|أضف\s+تعليق|اضف\s+تعليقك|comments?|leave\s+a\s+(comment|reply)|commentaires"
           r"|комментарии|نظرات|دیدگاه)\s*(\(\d+\))?\s*[:.]?$", 4),
-    _rule("cookie", r"(?=.*(ملفات\s+تعريف\s+الارتباط|الكوكيز|cookies?|кук|کوکی))"
+    _rule("cookie", r"^(?=.*(ملفات\s+تعريف\s+الارتباط|الكوكيز|cookies?|кук|کوکی))"
           r"(?=.*(نستخدم|يستخدم|تستخدم|نحن|we\s+use|this\s+(site|website)|nous\s+utilisons|accept|قبول|موافق|توافق"
           r"|используем|استفاده))", 40),
     _rule("updated_line", _DIGIT + r"^(آخر\s+تحديث|تم\s+التحديث|نشر\s+في|تاريخ\s+النشر|last\s+updated|updated|published|publié\s+le"
@@ -89,8 +89,13 @@ def _clean(line: str) -> str:
 _SEPARATORS = re.compile(r"\s+(?:\||·|::|•)\s+")
 
 
+_LONGEST_RULE = max(rule.max_words for rule in RULES)
+
+
 def _classify_one(clean: str) -> str | None:
     words = len(clean.split())
+    if words > _LONGEST_RULE:  # an article paragraph: no rule looks at lines this long
+        return None
     for rule in RULES:
         if words <= rule.max_words and rule.pattern.search(clean):
             return rule.name
@@ -111,13 +116,16 @@ def classify_line(line: str) -> str | None:
     if found:
         return found
     # a bare clock time ("11:05") is a live blog's entry stamp, which is text
-    if _date_only(clean) and not _CLOCK_ONLY.match(clean):
+    if len(clean.split()) <= _DATE_LINE_MAX_WORDS and _date_only(clean) and not _CLOCK_ONLY.match(clean):
         return "date_line"
     parts = _segments(clean)
     if len(parts) > 1:
-        kinds = [_classify_one(part) or _date_only(part) for part in parts]
+        kinds = [
+            _classify_one(part) or (_date_only(part) if len(part.split()) <= _DATE_LINE_MAX_WORDS else None)
+            for part in parts
+        ]
         if all(kinds):
-            return next(k for k in kinds if k != "date")
+            return next((k for k in kinds if k != "date"), "date_line")
     return None
 
 
@@ -131,6 +139,7 @@ _DATE_WORDS = re.compile(
 )
 
 
+_DATE_LINE_MAX_WORDS = 12
 _CLOCK_ONLY = re.compile(r"^[0-9\u0660-\u0669\u06F0-\u06F9]{1,2}[:.][0-9\u0660-\u0669\u06F0-\u06F9]{2}$")
 
 

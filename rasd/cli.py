@@ -276,6 +276,18 @@ def bench_alerts(
     typer.echo(run_benchmark(_settings(), articles=articles, rate_per_s=rate))
 
 
+@app.command("bench-extract")
+def bench_extract(
+    pages: Annotated[int, typer.Option(help="generated pages beside the evaluation set")] = 2000,
+) -> None:
+    """Extraction benchmark, one process: rasd vs bare trafilatura (and the
+    readability-lxml and newspaper4k peers when installed), speed and quality."""
+    from rasd.bench_extract import run_benchmark
+
+    _settings()
+    typer.echo(run_benchmark(pages))
+
+
 @app.command()
 def demo() -> None:
     """The main job on the local stack: crawl -> extract -> Kafka -> index, then a report.

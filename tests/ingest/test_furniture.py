@@ -104,3 +104,7 @@ def test_a_date_line_is_furniture_but_a_bare_clock_time_is_a_live_entry_stamp():
     assert classify_line("Published 13 November 2026") in {"updated_line", "date_line"}
     assert classify_line("11:05") is None
     assert classify_line("١١:٠٥") is None
+
+
+def test_a_line_of_dates_only_is_a_date_line_not_an_error():
+    assert classify_line("12 نوفمبر 2026 | 14:35") == "date_line"

@@ -1,0 +1,171 @@
+"""Extraction benchmark (run on demand: `make bench-extract` or
+`.venv/bin/rasd bench-extract`): prints figures, asserts nothing.
+
+One process, in one run, on the same pages: the evaluation set
+(deploy/extraction_eval) and a generated corpus (2,000 pages of the fixture
+universe's news sites by default). For each extractor: pages/s on both
+sets, and on the evaluation set the same quality scores as `rasd eval
+extraction` (token F1, leaked lines, dropped paragraphs, titles right).
+
+- rasd: `ingest.extraction.extract_article`, exactly what the ingest stage
+  runs (decoding, preparation, trafilatura with metadata, dates, language,
+  furniture);
+- trafilatura: bare `trafilatura.extract` on the decoded HTML, the ceiling
+  the issue compares against (target: rasd at >= 0.85x its speed);
+- readability-lxml and newspaper4k as peers (installed by `make bench-extract`
+  from the project's `bench` extra; skipped with a note when missing).
+"""
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trafilatura
+from lxml import html as lxml_html
+
+from deploy.universe.generate import generated_sites
+from ingest.evaluation import ExpectedPage, default_url, evaluate_dir, pages_dir
+from ingest.extraction import ExtractionError, decode_html, extract_article
+from ingest.settings import Settings
+from rasd.extract_cli import EVAL_CONTENT_TYPE, fetched_page, shipped_set
+
+Page = tuple[bytes, str]  # (body as served, URL)
+Extractor = Callable[[bytes, str], dict[str, Any]]
+
+
+def generated_pages(count: int) -> list[Page]:
+    """``count`` article pages of the universe's generated sites, as served."""
+    sites = generated_sites(hosts=max(1, count // 200), articles=count)
+    pages: list[Page] = []
+    for i, site in enumerate(sites):
+        site.base_url = f"http://127.0.0.{101 + i}"
+        pages.extend((site.article_response(a).body, site.url(a.path)) for a in site.articles)
+    return pages[:count]
+
+
+def eval_pages() -> list[Page]:
+    folder = pages_dir(shipped_set())
+    pages = []
+    for html in sorted(folder.glob("*.html")):
+        meta = ExpectedPage.model_validate_json(html.with_suffix(".json").read_text("utf-8"))
+        pages.append((html.read_bytes(), meta.url or default_url(html.stem)))
+    return pages
+
+
+def rasd_extractor(min_chars: int) -> Extractor:
+    def run(body: bytes, url: str) -> dict[str, Any]:
+        try:
+            article = extract_article(fetched_page(body, url, content_type=EVAL_CONTENT_TYPE), min_chars=min_chars)
+        except ExtractionError:
+            return {"text": "", "title": None}
+        return {"text": article.body, "title": article.title, "published_at": article.published_at,
+                "language": article.language}
+    return run
+
+
+def trafilatura_extractor(body: bytes, url: str) -> dict[str, Any]:
+    html = decode_html(body, EVAL_CONTENT_TYPE)
+    return {"text": trafilatura.extract(html, url=url, include_comments=False) or "", "title": None}
+
+
+def readability_extractor() -> Extractor | None:
+    try:
+        from readability import Document
+    except ImportError:
+        return None
+
+    def run(body: bytes, url: str) -> dict[str, Any]:
+        doc = Document(decode_html(body, EVAL_CONTENT_TYPE), url=url)
+        summary = lxml_html.fromstring(doc.summary(html_partial=True))
+        blocks = [b.text_content().strip() for b in summary.iter("p", "h1", "h2", "h3", "li", "blockquote")]
+        return {"text": "\n".join(b for b in blocks if b), "title": doc.short_title()}
+    return run
+
+
+def newspaper_extractor() -> Extractor | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # it warns that its optional NLP extra is missing
+            from newspaper import Article as NewsArticle
+    except ImportError:
+        return None
+
+    def run(body: bytes, url: str) -> dict[str, Any]:
+        article = NewsArticle(url)
+        article.download(input_html=decode_html(body, EVAL_CONTENT_TYPE))
+        article.parse()
+        return {"text": article.text, "title": article.title, "published_at": article.publish_date}
+    return run
+
+
+@dataclass
+class Run:
+    name: str
+    eval_pages_per_s: float
+    generated_pages_per_s: float
+    quality: Any | None
+
+
+def _speed(extract: Extractor, pages: list[Page], repeat: int = 1) -> float:
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for body, url in pages:
+            try:
+                extract(body, url)
+            except Exception:  # a peer failing on a page still took its time
+                pass
+    return repeat * len(pages) / (time.perf_counter() - started)
+
+
+def run_benchmark(generated: int = 2000) -> str:
+    min_chars = Settings().min_article_chars
+    ev = eval_pages()
+    gen = generated_pages(generated)
+    candidates: list[tuple[str, Extractor | None]] = [
+        ("rasd", rasd_extractor(min_chars)),
+        ("trafilatura", trafilatura_extractor),
+        ("readability-lxml", readability_extractor()),
+        ("newspaper4k", newspaper_extractor()),
+    ]
+    runs: list[Run] = []
+    missing: list[str] = []
+    for name, extract in candidates:
+        if extract is None:
+            missing.append(name)
+            continue
+        print(f"{name} ...", flush=True)
+        _speed(extract, ev[:5])  # warm caches and lazy imports outside the timing
+        quality = evaluate_dir(shipped_set(), extract).totals if name != "trafilatura" else None
+        runs.append(Run(name, _speed(extract, ev, repeat=3), _speed(extract, gen), quality))
+    ceiling = next(r for r in runs if r.name == "trafilatura")
+    lines = [f"Rasd extraction benchmark: {len(ev)} evaluation pages, {len(gen)} generated pages, one process, "
+             f"{os.cpu_count()} cores"]
+    for run in runs:
+        lines.append(
+            f"  {run.name:17s} eval {run.eval_pages_per_s:7.1f} pages/s ({run.eval_pages_per_s / ceiling.eval_pages_per_s:4.2f}x)"
+            f"   generated {run.generated_pages_per_s:7.1f} pages/s ({run.generated_pages_per_s / ceiling.generated_pages_per_s:4.2f}x)"
+        )
+    lines.append("  quality on the evaluation set (same scorer as `rasd eval extraction`):")
+    trafilatura_quality = evaluate_dir(shipped_set(), trafilatura_extractor).totals
+    for name, q in [("rasd", runs[0].quality), ("trafilatura", trafilatura_quality),
+                    *[(r.name, r.quality) for r in runs[2:]]]:
+        title = q.metadata["title"]
+        lines.append(
+            f"  {name:17s} F1 {q.f1:.3f}  leaked lines {q.leaked_lines:3d}  dropped paragraphs {q.dropped_paragraphs:3d}"
+            f"  titles {title.correct}/{title.checked}"
+        )
+    rasd_run = runs[0]
+    lines.append(f"  target rasd >= 0.85x bare trafilatura: eval {rasd_run.eval_pages_per_s / ceiling.eval_pages_per_s:.2f}x, "
+                 f"generated {rasd_run.generated_pages_per_s / ceiling.generated_pages_per_s:.2f}x")
+    if missing:
+        lines.append(f"  not installed, skipped: {', '.join(missing)} (`pip install -e '.[bench]'`)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(run_benchmark(int(os.environ.get("PAGES", "2000"))))
