@@ -12,10 +12,11 @@ import trafilatura
 from ingest.content_types import is_html_type
 from ingest.decoding import decode_page
 from ingest.furniture import headline_of, strip_furniture
-from ingest.html_prep import prepare, restore_zwnj
+from ingest.html_prep import parse, prepare, restore_zwnj
 from ingest.identity import canonical_url, document_id, domain_of
 from ingest.language import detect_language
 from ingest.models import Article, DeadLetterReason, FetchedPage, utcnow
+from ingest.page_meta import PageMeta, page_metadata
 from ingest.published import DateOrigin, page_dates
 
 log = structlog.get_logger(__name__)
@@ -64,19 +65,25 @@ def extract_article(page: FetchedPage, *, min_chars: int) -> Article:
         raise ExtractionError("undecodable", repr(exc)) from exc
     html = decoded.text
 
+    # Parsed once, prepared, then read by trafilatura (which works on a copy)
+    # and by the date reader (the preparation changes nothing dates come from).
+    tree = parse(html)
+    if tree is not None:
+        prepare(tree)
     doc = trafilatura.bare_extraction(
-        prepare(html),
+        tree if tree is not None else html,
         url=page.final_url,
         include_comments=False,
         # trafilatura's own fallback (readability, jusText) costs a fifth of
         # the extraction time; the page preparation and the furniture rules
         # do better on the evaluation set (rasd bench-extract).
         fast=True,
-        with_metadata=True,
-        date_extraction_params=_DATE_PARAMS,
+        # read below from the same tree, without trafilatura's slow searches
+        with_metadata=False,
     )
+    meta = page_metadata(tree, page.final_url) if tree is not None else PageMeta(None, None, None, None, None)
     text = restore_zwnj(doc.text or "") if doc is not None else ""
-    raw_title = restore_zwnj(doc.title) if doc is not None and doc.title else page.hint_title
+    raw_title = restore_zwnj(meta.title) if meta.title else page.hint_title
     # A <title> often carries the site's name too: the part the page repeats
     # as its headline is the title. The headline and furniture lines leave the body.
     title = headline_of(raw_title, text) or raw_title
@@ -85,11 +92,10 @@ def extract_article(page: FetchedPage, *, min_chars: int) -> Article:
     if len(body) < min_chars:
         raise ExtractionError("empty_extraction", f"{len(body)} characters of text (minimum {min_chars})")
 
-    canonical = doc.url if doc is not None and doc.url and _same_site(doc.url, page.final_url) else page.final_url
-    # trafilatura has already run htmldate on this page: reuse its answer rather than run it twice.
+    canonical = meta.url if meta.url and _same_site(meta.url, page.final_url) else page.final_url
     dates = page_dates(
-        html, page.final_url, feed_date=page.hint_published_at, site_tz=None, fetched_at=page.fetched_at,
-        htmldate_lookup=lambda: doc.date if doc is not None else None,
+        tree if tree is not None else html, page.final_url, feed_date=page.hint_published_at, site_tz=None,
+        fetched_at=page.fetched_at,
     )
     published = dates.published.value if dates.published else None
     date_source = _DATE_SOURCE[dates.published.origin] if dates.published else "none"
@@ -111,8 +117,8 @@ def extract_article(page: FetchedPage, *, min_chars: int) -> Article:
         language=detect_language(body),
         published_at=published,
         date_source=date_source,
-        author=restore_zwnj(doc.author) if doc is not None and doc.author else None,
-        description=restore_zwnj(doc.description) if doc is not None and doc.description else None,
+        author=restore_zwnj(meta.author) if meta.author else None,
+        description=restore_zwnj(meta.description) if meta.description else None,
         fetched_at=page.fetched_at,
         extracted_at=utcnow(),
     )

@@ -109,6 +109,8 @@ def _segments(clean: str) -> list[str]:
 def classify_line(line: str) -> str | None:
     """The furniture rule ``line`` falls under, or None for text. A line of
     several items is furniture when every item is."""
+    if len(line.split()) > _LONGEST_RULE and not _SEPARATORS.search(line):
+        return None  # a paragraph: the common case, decided without cleaning it
     clean = _clean(line)
     if not clean:
         return None

@@ -122,16 +122,45 @@ def live_times_as_text(tree: lxml_html.HtmlElement) -> int:
     return len(stamps)
 
 
-def prepare(html: str) -> lxml_html.HtmlElement | str:
-    """The page as trafilatura should get it: a tree when something was
-    changed, else the text as it was (the cheap path for most pages)."""
-    html = protect_zwnj(html)
-    lowered = html[:200_000].lower()
-    if "<table" not in lowered and "<figure" not in lowered and "<time" not in lowered:
-        return html
+# Class and id words that mark an advertisement block; whole words only, so
+# "header", "shadow" or "download" never match.
+_AD_WORDS = {"ad", "ads", "adv", "advert", "adverts", "advertisement", "advertising", "sponsor", "sponsored",
+             "promo", "promotion", "banner", "dfp", "gpt-ad"}
+_WORD_SPLIT = re.compile(r"[\s_-]+")
+# An advertisement is a small block; a container this large is the page
+# itself, whatever its class says ("article ad-free").
+_AD_MAX_CHARS = 400
+
+
+def _is_ad_block(element: lxml_html.HtmlElement) -> bool:
+    names = f"{element.get('class', '')} {element.get('id', '')}".lower()
+    if not names.strip() or not (set(_WORD_SPLIT.split(names)) & _AD_WORDS):
+        return False
+    return len(element.text_content()) <= _AD_MAX_CHARS and element.find(".//h1") is None
+
+
+def remove_ad_blocks(tree: lxml_html.HtmlElement) -> int:
+    """Drop advertisement blocks (their label and their sales sentence):
+    trafilatura keeps an ad's text when it sits among the article's blocks."""
+    ads = [el for el in tree.iter("div", "aside", "section", "span", "p", "ins") if _is_ad_block(el)]
+    chosen = set(ads)
+    # an ad inside an ad goes with the outer one
+    outermost = [ad for ad in ads if not any(parent in chosen for parent in ad.iterancestors())]
+    for ad in outermost:
+        ad.drop_tree()
+    return len(outermost)
+
+
+def parse(html: str) -> lxml_html.HtmlElement | None:
+    """The page parsed once (zero-width non-joiners protected), for the
+    date reader, the preparation and trafilatura; None when unparsable."""
     try:
-        tree = lxml_html.document_fromstring(html)
+        return lxml_html.document_fromstring(protect_zwnj(html))
     except (ValueError, lxml_html.etree.ParserError):
-        return html
-    changed = unwrap_layout_tables(tree) + gallery_captions_as_text(tree) + live_times_as_text(tree)
-    return tree if changed else html
+        return None
+
+
+def prepare(tree: lxml_html.HtmlElement) -> int:
+    """Change ``tree`` in place into what trafilatura should get; returns
+    how many changes were made."""
+    return remove_ad_blocks(tree) + unwrap_layout_tables(tree) + gallery_captions_as_text(tree) + live_times_as_text(tree)

@@ -541,7 +541,7 @@ def _run_htmldate(tree: lxml.html.HtmlElement) -> str | None:
 
 
 def date_candidates(
-    html: str,
+    html: str | lxml.html.HtmlElement,
     url: str,
     *,
     feed_date: datetime | None,
@@ -556,7 +556,8 @@ def date_candidates(
     date. ``htmldate_lookup`` replaces running htmldate, for a caller that
     already has its answer."""
     raw = _Raw()
-    tree = _parse_tree(html)
+    # a caller that already parsed the page passes its tree (read, not changed)
+    tree = html if isinstance(html, lxml.html.HtmlElement) else _parse_tree(html)
     if tree is not None:
         _jsonld(tree, raw)
         _meta(tree, raw)
@@ -616,7 +617,7 @@ def choose_modified(candidates: Sequence[DateCandidate], *, now: datetime | None
 
 
 def page_dates(
-    html: str,
+    html: str | lxml.html.HtmlElement,
     url: str,
     *,
     feed_date: datetime | None,

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
 
     # Extraction
     min_article_chars: int = Field(default=200, ge=1)
+    # Lines a site repeats on many pages (promotions, slogans) are learned
+    # per domain in this index, shared by every ingest worker; a line found on
+    # this many other pages of the same domain is removed from the body.
+    boilerplate_index: str = "rasd-boilerplate-lines"
+    boilerplate_min_pages: int = Field(default=4, ge=1)
 
     # Local stack (rasd stack up|down|status): loopback only
     stack_dir: Path = Path(".rasd-stack")
@@ -141,6 +146,7 @@ class Settings(BaseSettings):
                 "alerts_index": f"{tag}-alerts",
                 "topic_alerts": f"{tag}.alerts",
                 "notifier_group_id": f"{tag}-notifier",
+                "boilerplate_index": f"{tag}-boilerplate-lines",
             }
         )
 

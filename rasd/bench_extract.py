@@ -111,15 +111,20 @@ class Run:
     quality: Any | None
 
 
-def _speed(extract: Extractor, pages: list[Page], repeat: int = 1) -> float:
-    started = time.perf_counter()
+def _speeds(extractors: dict[str, Extractor], pages: list[Page], repeat: int = 1) -> dict[str, float]:
+    """Pages/s of each extractor. They take turns page by page, so a slower
+    or faster spell of the machine (it is shared) falls on all of them alike."""
+    spent = dict.fromkeys(extractors, 0.0)
     for _ in range(repeat):
         for body, url in pages:
-            try:
-                extract(body, url)
-            except Exception:  # a peer failing on a page still took its time
-                pass
-    return repeat * len(pages) / (time.perf_counter() - started)
+            for name, extract in extractors.items():
+                started = time.perf_counter()
+                try:
+                    extract(body, url)
+                except Exception:  # a peer failing on a page still took its time
+                    pass
+                spent[name] += time.perf_counter() - started
+    return {name: repeat * len(pages) / seconds for name, seconds in spent.items()}
 
 
 def run_benchmark(generated: int = 2000) -> str:
@@ -132,16 +137,19 @@ def run_benchmark(generated: int = 2000) -> str:
         ("readability-lxml", readability_extractor()),
         ("newspaper4k", newspaper_extractor()),
     ]
-    runs: list[Run] = []
-    missing: list[str] = []
-    for name, extract in candidates:
-        if extract is None:
-            missing.append(name)
-            continue
-        print(f"{name} ...", flush=True)
-        _speed(extract, ev[:5])  # warm caches and lazy imports outside the timing
-        quality = evaluate_dir(shipped_set(), extract).totals if name != "trafilatura" else None
-        runs.append(Run(name, _speed(extract, ev, repeat=3), _speed(extract, gen), quality))
+    available = {name: extract for name, extract in candidates if extract is not None}
+    missing = [name for name, extract in candidates if extract is None]
+    print(f"warming up {', '.join(available)} ...", flush=True)
+    _speeds(available, ev[:5])  # caches and lazy imports outside the timing
+    print("timing on the evaluation set ...", flush=True)
+    on_eval = _speeds(available, ev, repeat=3)
+    print(f"timing on {len(gen)} generated pages ...", flush=True)
+    on_generated = _speeds(available, gen)
+    print("scoring ...", flush=True)
+    runs = [
+        Run(name, on_eval[name], on_generated[name], evaluate_dir(shipped_set(), extract).totals)
+        for name, extract in available.items()
+    ]
     ceiling = next(r for r in runs if r.name == "trafilatura")
     lines = [f"Rasd extraction benchmark: {len(ev)} evaluation pages, {len(gen)} generated pages, one process, "
              f"{os.cpu_count()} cores"]
@@ -151,9 +159,7 @@ def run_benchmark(generated: int = 2000) -> str:
             f"   generated {run.generated_pages_per_s:7.1f} pages/s ({run.generated_pages_per_s / ceiling.generated_pages_per_s:4.2f}x)"
         )
     lines.append("  quality on the evaluation set (same scorer as `rasd eval extraction`):")
-    trafilatura_quality = evaluate_dir(shipped_set(), trafilatura_extractor).totals
-    for name, q in [("rasd", runs[0].quality), ("trafilatura", trafilatura_quality),
-                    *[(r.name, r.quality) for r in runs[2:]]]:
+    for name, q in [(r.name, r.quality) for r in runs]:
         title = q.metadata["title"]
         lines.append(
             f"  {name:17s} F1 {q.f1:.3f}  leaked lines {q.leaked_lines:3d}  dropped paragraphs {q.dropped_paragraphs:3d}"

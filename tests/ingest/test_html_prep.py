@@ -8,6 +8,7 @@ from ingest.html_prep import (
     gallery_captions_as_text,
     is_layout_table,
     live_times_as_text,
+    parse,
     prepare,
     restore_zwnj,
     unwrap_layout_tables,
@@ -40,8 +41,14 @@ def test_unwrapping_turns_layout_tables_into_blocks_and_leaves_data_tables():
     assert len(remaining) == 1 and "Aden" in remaining[0].text_content()
 
 
+def _prepared(markup: str):
+    tree = parse(markup)
+    prepare(tree)
+    return tree
+
+
 def test_the_article_of_a_table_layout_comes_out_as_paragraphs_without_the_menu():
-    text = trafilatura.extract(prepare(LAYOUT))
+    text = trafilatura.extract(_prepared(LAYOUT))
     lines = [line for line in text.split("\n") if line.strip()]
     assert "The council met on Sunday to discuss the waste collection plan for the old city." in lines
     assert not any("|" in line or "Home" in line or "Most read" in line for line in lines)
@@ -51,11 +58,28 @@ def test_persian_words_keep_their_zero_width_non_joiner_through_extraction():
     sentence = f"شهردار گفت این خط روزانه صد هزار مسافر را جابه{ZWNJ}جا می{ZWNJ}کند و کار ادامه دارد."
     html = f"<html><body><article><p>{sentence}</p><p>{sentence}</p></article></body></html>"
     assert ZWNJ not in (trafilatura.extract(html) or ""), "trafilatura drops it by itself"
-    assert sentence in restore_zwnj(trafilatura.extract(prepare(html)) or "")
+    assert sentence in restore_zwnj(trafilatura.extract(_prepared(html)) or "")
 
 
-def test_a_page_without_tables_is_passed_on_as_text():
-    assert isinstance(prepare("<html><body><p>x</p></body></html>"), str)
+AD_PAGE = """<html><body><article><h1>Rates held</h1>
+<p>The central bank held its main rate at 27.25 percent on Thursday, as expected by most economists.</p>
+<div class="ads-box"><div class="ad-label">إعلان</div><div>Get 30% off home internet this month only.</div></div>
+<p>The bank said inflation was slowing but remained above its target for the coming year.</p></article>
+<div class="header-shadow"><p>Not an ad: the words header and shadow contain no ad word.</p></div></body></html>"""
+
+
+def test_advertisement_blocks_go_and_blocks_whose_names_merely_contain_ad_stay():
+    tree = parse(AD_PAGE)
+    assert prepare(tree) == 1
+    text = lxml_html.tostring(tree, encoding=str)
+    assert "30% off" not in text and "إعلان" not in text
+    assert "Not an ad" in text and "held its main rate" in text
+
+
+def test_a_large_block_is_never_taken_for_an_ad_whatever_its_class():
+    body = "<p>" + "The council approved the budget after a long debate. " * 20 + "</p>"
+    tree = parse(f'<html><body><div class="article ad-free">{body}</div></body></html>')
+    assert prepare(tree) == 0
 
 
 GALLERY = """<html><body><h1>In pictures: floods</h1><div class="slides">{figures}</div>

@@ -116,3 +116,51 @@ def test_a_batch_whose_articles_kafka_refuses_stays_uncommitted(settings):
         run_ingest(tiny, until_end=True)
 
     assert all(offset is None for offset in _committed(tiny).values())
+
+
+PROMO = "احصل على خصم 30% على باقات الإنترنت المنزلي عند الاشتراك هذا الشهر. العرض ساري حتى نفاد الكمية."
+NEWSLETTER = "اشترك في نشرتنا البريدية اليومية لتصلك أهم أخبار المنطقة كل صباح مجانا."
+
+
+def _site_page(n, paragraphs):
+    """Page ``n`` of one site: its own story, with the site's promotion lines."""
+    url = f"https://news.example/news/{n}.html"
+    html = article_html(paragraphs, title=f"عنوان الخبر رقم {n} عن المحادثات", canonical=url)
+    return fetched_page(html, url=url)
+
+
+def _story(n):
+    return [f"{p} وهذا ما أكده المتحدث في البيان رقم {n}." for p in PARAGRAPHS]
+
+
+def test_lines_a_site_repeats_on_its_pages_leave_the_bodies_of_later_pages(settings):
+    pages = [_site_page(n, [_story(n)[0], PROMO, *_story(n)[1:], NEWSLETTER]) for n in range(1, 7)]
+    # a page that is little more than the site's repeated lines
+    thin = _site_page(7, [PROMO, "خبر قصير جدا عن الطقس.", NEWSLETTER, PROMO.replace("30%", "30 %")])
+    _produce(settings, [encode(p) for p in pages])
+    first = run_ingest(settings, until_end=True)
+    _produce(settings, [encode(thin)])
+    second = run_ingest(settings, until_end=True)
+
+    assert first.articles == 6 and second.pages == 1
+    bodies = {a.fetched_url: a.body for a in _read_all(settings, settings.topic_articles, Article)}
+    for n in (5, 6):
+        body = bodies[f"https://news.example/news/{n}.html"]
+        assert PROMO not in body and NEWSLETTER not in body
+        assert body.split("\n") == _story(n), "the story's own paragraphs stay, in order"
+    assert first.boilerplate_lines >= 4
+    letters = _read_all(settings, settings.topic_dead_letters, DeadLetter)
+    assert [(d.reason, d.url) for d in letters] == [("empty_extraction", "https://news.example/news/7.html")]
+    assert "site boilerplate" in letters[0].detail
+
+
+def test_an_unreachable_search_engine_does_not_stop_ingest(settings):
+    down = settings.model_copy(update={"search_url": "http://127.0.0.1:9"})
+    _produce(down, [encode(_site_page(n, [_story(n)[0], PROMO, *_story(n)[1:]])) for n in range(1, 7)])
+
+    stats = run_ingest(down, until_end=True)
+
+    assert stats.articles == 6 and stats.boilerplate_lines == 0
+    articles = _read_all(down, down.topic_articles, Article)
+    assert len(articles) == 6 and all(PROMO in a.body for a in articles)
+    assert run_ingest(down, until_end=True).pages == 0, "the batch was committed"
