@@ -92,11 +92,15 @@ def newspaper_extractor() -> Extractor | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # it warns that its optional NLP extra is missing
             from newspaper import Article as NewsArticle
+            from newspaper import Config
     except ImportError:
         return None
+    config = Config()
+    # it would otherwise fetch each page's images over the network to pick a top image
+    config.fetch_images = False
 
     def run(body: bytes, url: str) -> dict[str, Any]:
-        article = NewsArticle(url)
+        article = NewsArticle(url, config=config)
         article.download(input_html=decode_html(body, EVAL_CONTENT_TYPE))
         article.parse()
         return {"text": article.text, "title": article.title, "published_at": article.publish_date}
