@@ -45,3 +45,30 @@ def test_robots_txt_is_read_once_while_fresh_and_again_once_expired(mw, monkeypa
     # another site has its own clock
     parse(mw, "https://other.example/b")
     assert mw.crawler.engine.count == 3
+
+
+class RefusedThenServed(Downloads):
+    """The first robots.txt download is refused by this process's own gate
+    (the host belonged to another crawler then); later ones are served."""
+
+    refused = False
+
+    async def download_async(self, request):
+        from scrapy.exceptions import IgnoreRequest
+
+        if not self.refused:
+            self.refused = True
+            raise IgnoreRequest("host not owned by this process")
+        return await super().download_async(request)
+
+
+def test_a_robots_txt_download_refused_by_this_process_is_not_remembered_as_no_robots_txt():
+    crawler = get_crawler(settings_dict={"ROBOTSTXT_OBEY": True, "RASD_ROBOTS_TTL_S": 60.0})
+    crawler.engine = RefusedThenServed()
+    mw = ExpiringRobotsTxtMiddleware.from_crawler(crawler)
+    assert parse(mw) is None  # nothing known yet; the gate decides that request
+    # the next request reads robots.txt again and gets its rules and Crawl-delay
+    assert parse(mw).crawl_delay("RasdBot") == 2
+    assert crawler.engine.count == 1  # served once, and kept while fresh
+    parse(mw)
+    assert crawler.engine.count == 1
