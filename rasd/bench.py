@@ -29,22 +29,16 @@ from deploy.stack import manager
 from indexer.engines.detect import open_configured_engine
 from indexer.worker import run_indexer
 from ingest.identity import document_id
-from kafka import KafkaAdminClient
-
-from ingest.kafka_io import all_topics, ensure_topics
+from ingest.kafka_io import ensure_topics
 from ingest.settings import Settings
 from ingest.worker import run_ingest
+from rasd.bench_runs import drop_run, percentile
 
 
 def _fresh(settings: Settings, tag: str) -> Settings:
     s = settings.namespaced(tag).model_copy(update={"crawl_download_delay_s": 0.0})
     ensure_topics(s)
     return s
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
 
 
 def stage_by_stage(settings: Settings, articles, engine_url: str) -> dict:
@@ -162,24 +156,12 @@ def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -
         "expected": len(urls),
         "end_to_end_pages_per_s": len(poller.seen) / (t_end - t0),
         "served_to_searchable_s": {
-            "p50": _percentile(latencies, 50) if latencies else None,
-            "p95": _percentile(latencies, 95) if latencies else None,
+            "p50": percentile(latencies, 50) if latencies else None,
+            "p95": percentile(latencies, 95) if latencies else None,
             "max": max(latencies) if latencies else None,
             "mean": statistics.fmean(latencies) if latencies else None,
         },
     }
-
-
-def _cleanup(settings: Settings, engine_url: str) -> None:
-    """Drop a run's topics and indices so repeated benchmarks don't pile up."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    try:
-        admin.delete_topics(all_topics(settings))
-    finally:
-        admin.close()
-    http = urllib3.PoolManager()
-    http.request("DELETE", f"{engine_url.rstrip('/')}/{settings.articles_alias}-*")
-    http.request("DELETE", f"{engine_url.rstrip('/')}/_index_template/{settings.articles_alias}-template")
 
 
 def run_benchmark(settings: Settings, articles: int, engine: str, timeout_s: float) -> str:
@@ -194,10 +176,10 @@ def run_benchmark(settings: Settings, articles: int, engine: str, timeout_s: flo
 
     print("run 1: stage by stage ...", flush=True)
     one = stage_by_stage(settings, generated, engine_url)
-    _cleanup(one["settings"], engine_url)
+    drop_run(one["settings"])
     print("run 2: all stages at once ...", flush=True)
     two = streaming(settings, generated, engine_url, timeout_s)
-    _cleanup(two["settings"], engine_url)
+    drop_run(two["settings"])
 
     lat = two["served_to_searchable_s"]
     lines = [

@@ -22,7 +22,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaConsumer
 
 from deploy.stack import manager
 from deploy.universe.lang import AR, EN, FA, RU, Lang
@@ -33,9 +33,10 @@ from indexer.alerts.notifier import run_notifier
 from indexer.engines.detect import open_engine
 from indexer.worker import run_indexer
 from ingest.identity import document_id
-from ingest.kafka_io import Publisher, all_topics, decode, ensure_topics, make_producer
+from ingest.kafka_io import Publisher, decode, ensure_topics, make_producer
 from ingest.models import Alert, Article, utcnow
 from ingest.settings import Settings
+from rasd.bench_runs import drop_run, percentile
 
 KARABAKH = ["كاراباخ", "قره باغ", "Karabakh", "Qarabağ*", "Карабах", "Artsakh", "قرهباغ"]
 MENTIONS = ["بكاراباخ", "والكاراباخ", "قره باغ", "Karabakh", "Qarabağda", "Карабаха", "قره‌باغ"]
@@ -121,38 +122,10 @@ def _fresh(settings: Settings) -> Settings:
     return s
 
 
-def _cleanup(settings: Settings, engine: Any) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    try:
-        admin.delete_topics(all_topics(settings))
-    finally:
-        admin.close()
-    for alias in (settings.articles_alias, settings.rules_index):
-        try:
-            for index in engine.get_alias(alias):
-                engine.delete_index(index)
-        except Exception:
-            pass
-    for index in (settings.alerts_index, f"{settings.alerts_index}-cooldowns"):
-        try:
-            engine.delete_index(index)
-        except Exception:
-            pass
-    try:
-        engine.delete_index_template(f"{settings.articles_alias}-template")
-    except Exception:
-        pass
-
-
-def _pct(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
-
-
 def _stats(values: list[float]) -> str:
     if not values:
         return "no samples"
-    return (f"p50 {_pct(values, 50) * 1000:7.0f} ms, p95 {_pct(values, 95) * 1000:7.0f} ms, "
+    return (f"p50 {percentile(values, 50) * 1000:7.0f} ms, p95 {percentile(values, 95) * 1000:7.0f} ms, "
             f"max {max(values) * 1000:7.0f} ms  (n={len(values)})")
 
 
@@ -174,7 +147,7 @@ def throughput(base: Settings, engine_url: str, articles: list[Article], rules: 
                 "alerts": stats.alerts, "seconds": seconds, "sync_s": sync_s,
                 "percolate_ms_per_batch": 1000 * stats.percolate_s / max(1, stats.batches), "batches": stats.batches}
     finally:
-        _cleanup(s, engine)
+        drop_run(s)
         engine.close()
 
 
@@ -225,7 +198,7 @@ def latency(base: Settings, engine_url: str, articles: list[Article], rules: int
                 "indexed_to_emitted": to_emit, "indexed_to_delivered": to_hook, "failures": failures}
     finally:
         stop.set()
-        _cleanup(s, engine)
+        drop_run(s)
         engine.close()
 
 
@@ -265,7 +238,7 @@ def run_benchmark(settings: Settings, articles: int = 2000, rule_counts: tuple[i
     lines.append(f"    indexed -> alert emitted:     {_stats(lat['indexed_to_emitted'])}")
     lines.append(f"    indexed -> webhook delivered: {_stats(lat['indexed_to_delivered'])}")
     if lat["indexed_to_delivered"]:
-        lines.append(f"    target p95 < 2 s: {'met' if _pct(lat['indexed_to_delivered'], 95) < 2 else 'NOT met'}"
+        lines.append(f"    target p95 < 2 s: {'met' if percentile(lat['indexed_to_delivered'], 95) < 2 else 'NOT met'}"
                      f" (mean {statistics.fmean(lat['indexed_to_delivered']):.2f} s)")
     if lat["failures"]:
         lines.append(f"  FAILURES: {lat['failures']}")

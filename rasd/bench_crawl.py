@@ -37,15 +37,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
-from kafka import KafkaAdminClient
 
 from crawlers.run import crawl
 from crawlers.sources import Source
 from deploy.stack import manager
 from deploy.universe import CRAWLER_HEADER, Universe, generated_universe
-from ingest.engines.detect import open_configured_client
-from ingest.kafka_io import all_topics, ensure_topics
+from ingest.kafka_io import ensure_topics
 from ingest.settings import Settings
+from rasd.bench_runs import drop_run
 
 POLL_S = 0.5
 # Scrapy's own default headers, plus the tag that attributes each request
@@ -291,26 +290,6 @@ def scrapy_bench(seconds: int = SCRAPY_BENCH_S) -> dict:
     }
 
 
-def _cleanup(settings: Settings) -> None:
-    """Drop a run's topics and status index so repeated benchmarks don't pile up."""
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-        try:
-            admin.delete_topics(all_topics(settings))
-        finally:
-            admin.close()
-    except Exception as exc:
-        print(f"cleanup: topics of {settings.crawl_status_index} left: {exc!r}", file=sys.stderr)
-    try:
-        client = open_configured_client(settings)
-        try:
-            client.delete_index(settings.crawl_status_index)
-        finally:
-            client.close()
-    except Exception as exc:
-        print(f"cleanup: index {settings.crawl_status_index} left: {exc!r}", file=sys.stderr)
-
-
 def _mb(n: float | None) -> str:
     return "-" if n is None else f"{n / 1e6:.0f}"
 
@@ -376,7 +355,7 @@ def run_crawl_benchmark(settings: Settings, hosts: int, articles: int, engine: s
     finally:
         universe.stop()
         for s in namespaces:
-            _cleanup(s)
+            drop_run(s)
 
     lines = [f"Rasd crawl benchmark: {hosts} hosts, {articles} articles, engine {engine}, {os.cpu_count()} cores"]
     lines += _run_lines("one crawler", one)

@@ -50,6 +50,9 @@ class VendorClient(ABC):
     def put_index_template(self, name: str, body: dict[str, Any]) -> None:
         self._call(self._client.indices.put_index_template, name=name, body=body)
 
+    def index_template_exists(self, name: str) -> bool:
+        return bool(self._call(self._client.indices.exists_index_template, name=name))
+
     def delete_index_template(self, name: str) -> None:
         self._call(self._client.indices.delete_index_template, name=name)
 
