@@ -234,8 +234,13 @@ class MonitorSpider(NewsSpider):
             headers["If-None-Match"] = rec.etag
         if rec.last_modified:
             headers["If-Modified-Since"] = rec.last_modified
-        meta = {STATUS_META: rec, "handle_httpstatus_list": [304]}
+        meta: dict[str, Any] = {STATUS_META: rec, "handle_httpstatus_list": [304]}
         if rec.is_listing:
+            # A failing listing is polled again on its backoff schedule, which
+            # lives in the shared status index and so survives a handover of
+            # the host; Scrapy's immediate retries would add requests that
+            # follow only this process's memory of the host's errors.
+            meta["dont_retry"] = True
             request = self.listing_request(source, rec.kind, rec.fetch_url, **meta)
         else:
             link = ArticleLink(rec.fetch_url, Hints(title=rec.hint_title, published_at=rec.hint_published_at))
