@@ -1,5 +1,5 @@
 # The README's two commands.
-.PHONY: demo test setup bench bench-crawl bench-alerts bench-extract
+.PHONY: demo test setup bench bench-crawl bench-alerts bench-extract bench-ingest
 
 setup:
 	@scripts/setup.sh
@@ -28,3 +28,7 @@ bench-alerts: setup
 bench-extract: setup
 	.venv/bin/pip install -q -e '.[bench]'
 	.venv/bin/rasd bench-extract
+
+## Ingest benchmark: one ingest worker vs bare trafilatura on the same pages, two workers vs one.
+bench-ingest: setup
+	.venv/bin/rasd bench-ingest

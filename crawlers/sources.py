@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
 
 from crawlers.discovery import is_robots_url
+from ingest.source_profiles import ExtractionRules, check_timezone
 
 
 class SourcesFileError(ValueError):
@@ -51,6 +52,18 @@ class Source(BaseModel):
     poll_interval_s: float | None = Field(
         default=None, gt=0, description="how often its listings are polled (adapted within the configured bounds)"
     )
+    # Read by the ingest stage too (ingest.source_profiles)
+    timezone: str | None = Field(
+        default=None, description="IANA time zone of the site: page times without an offset are read in it"
+    )
+    extraction: ExtractionRules = Field(
+        default_factory=ExtractionRules, description="CSS/XPath rules for a site the general extraction gets wrong"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, name: str | None) -> str | None:
+        return check_timezone(name)
 
     @field_validator("homepage")
     @classmethod

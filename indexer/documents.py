@@ -6,8 +6,10 @@ from typing import Any
 
 from ingest.models import Article
 
-# The envelope describes the Kafka message, not the article.
-_ENVELOPE_FIELDS = {"schema_name", "schema_version"}
+# The envelope describes the Kafka message, not the article; the normalized
+# copies serve deduplication upstream, and the engine normalizes the text
+# itself (the .norm subfields), so storing them would only double the source.
+_ENVELOPE_FIELDS = {"schema_name", "schema_version", "title_norm", "body_norm"}
 
 # Elasticsearch and OpenSearch refuse longer _id values for the whole bulk.
 MAX_ID_BYTES = 512

@@ -57,6 +57,12 @@ CUSTOM_CHAR_FILTERS: dict[str, dict[str, Any]] = {
 }
 CANDIDATE_CHAR_FILTERS: tuple[str, ...] = tuple(CUSTOM_CHAR_FILTERS)
 
+# Article.origins keys (ingest.extraction) mapped as keywords
+ORIGIN_FIELDS: tuple[str, ...] = (
+    "charset", "body", "title", "description", "url", "authors", "site_name", "image", "section", "tags",
+    "published_at", "modified_at", "language",
+)
+
 SEARCH_FIELDS: tuple[str, ...] = ("title^2", "title.norm^2", "body", "body.norm")
 
 
@@ -108,9 +114,22 @@ def article_properties() -> dict[str, Any]:
         "source": _keyword(),
         "domain": _keyword(),
         "language": _keyword(),
-        "date_source": _keyword(),
+        "classification": _keyword(),
+        "site_name": _keyword(),
+        "section": _keyword(),
+        "image": {"type": "keyword", "index": False, "doc_values": False},
+        "charset": _keyword(),
+        "word_count": {"type": "integer"},
+        "furniture_removed": {"type": "integer"},
+        "content_hash": _keyword(),
+        "duplicate_of": _keyword(),
+        # Story cluster: dashboards group republished copies of one story by it.
+        "cluster_id": _keyword(),
+        # Where each field came from (field name -> origin)
+        "origins": {"type": "object", "properties": {name: _keyword() for name in ORIGIN_FIELDS}},
         # Page dates come from the wild: a bad one must not lose the article.
         "published_at": _date(ignore_malformed=True),
+        "modified_at": _date(ignore_malformed=True),
         "fetched_at": _date(),
         "extracted_at": _date(),
         "indexed_at": _date(),
@@ -138,7 +157,7 @@ def article_properties() -> dict[str, Any]:
         # Names of the alert rules the article matched when it was indexed.
         "matched_rules": _keyword(),
         "tags": _keyword(),
-        "author": {
+        "authors": {
             "type": "text",
             "analyzer": ANALYZER_NORM,
             "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},

@@ -172,7 +172,9 @@ class _BatchIndexer:
 
     def _pending_alert(self, article: Article, match: RuleMatch, acked_at: Any) -> PendingAlert:
         alert = Alert(
-            id=alert_id(match.rule, article.id),
+            # one alert per rule and story: the same wire story republished
+            # on ten sites alerts once (its first-seen copy)
+            id=alert_id(match.rule, article.cluster_id or article.id),
             rule=match.rule,
             severity=match.severity,  # type: ignore[arg-type]
             channels=[c.name for c in match.channels],

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +27,10 @@ import structlog
 
 from ingest.engines.client import VendorClient
 from ingest.engines.detect import open_configured_client
-from ingest.engines.errors import EngineError, error_reason, error_type
+from ingest.engines.errors import EngineError, bulk_outcomes
 from ingest.models import Article, utcnow
 from ingest.settings import Settings
+from ingest.store_outage import StoreOutage
 
 log = structlog.get_logger(__name__)
 
@@ -218,17 +218,7 @@ class BoilerplateStore:
         """One bulk; the ids another writer changed first (409)."""
         if not ops:
             return []
-        response = self.client.bulk_raw(ops)
-        conflicts: list[str] = []
-        for item in response.get("items", []):
-            outcome = next(iter(item.values()))
-            status = outcome.get("status", 0)
-            if status == 409:
-                conflicts.append(outcome["_id"])
-            elif status >= 300:
-                error = outcome.get("error")
-                raise EngineError(f"boilerplate store refused a write: {error_reason(error)}", status=status,
-                                  retryable=status == 429 or status >= 500, error_type=error_type(error))
+        _done, conflicts = bulk_outcomes(self.client.bulk_raw(ops), "boilerplate store refused a write")
         return conflicts
 
     def record(self, sightings: Sightings) -> None:
@@ -266,11 +256,11 @@ class SiteBoilerplate:
         self._connect = connect or open_configured_client
         self._client: VendorClient | None = None
         self._store: BoilerplateStore | None = None
-        self._down_since: float | None = None
-        self._retry_at = 0.0
+        self._outage = StoreOutage("boilerplate_store", settings.boilerplate_index,
+                                   "articles are published without removing site boilerplate")
 
     def _ready_store(self) -> BoilerplateStore | None:
-        if time.monotonic() < self._retry_at:
+        if self._outage.paused:
             return None
         if self._store is not None:
             return self._store
@@ -280,18 +270,6 @@ class SiteBoilerplate:
         store.ensure()
         self._store = store
         return store
-
-    def _outage(self, exc: EngineError) -> None:
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-            log.warning("boilerplate_store_unavailable", index=self.settings.boilerplate_index, error=str(exc),
-                        effect="articles are published without removing site boilerplate")
-        self._retry_at = time.monotonic() + RECONNECT_AFTER_S
-
-    def _recovered(self) -> None:
-        if self._down_since is not None:
-            log.info("boilerplate_store_back", down_s=round(time.monotonic() - self._down_since, 1))
-            self._down_since = None
 
     def clean(self, articles: Sequence[Article]) -> list[Cleaned]:
         """The articles without their site's repeated lines, in order; the
@@ -304,7 +282,7 @@ class SiteBoilerplate:
                 return [Cleaned(a, 0) for a in articles]
             sightings = store.known(articles)
         except EngineError as exc:
-            self._outage(exc)
+            self._outage.failed(exc, RECONNECT_AFTER_S)
             return [Cleaned(a, 0) for a in articles]
         cleaned: list[Cleaned] = []
         for article, keys in zip(articles, sightings.known):
@@ -313,9 +291,9 @@ class SiteBoilerplate:
         try:
             store.record(sightings)
         except EngineError as exc:
-            self._outage(exc)
+            self._outage.failed(exc, RECONNECT_AFTER_S)
         else:
-            self._recovered()
+            self._outage.recovered()
         return cleaned
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,21 @@ from ingest.dates import parse_iso_datetime
 # The extractor under test: (html bytes as served, page URL) -> the article
 # record (``text``, ``title``, ``published_at``, ``language``, ...). It may
 # raise; the page is then scored as if nothing had been extracted.
-Extractor = Callable[[bytes, str], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What the crawler would know about a page besides its bytes (never
+    the expected answers): where it was served, its source, when it was fetched."""
+
+    url: str
+    source: str | None = None
+    fetched_at: datetime | None = None
+
+
+Extractor = Callable[[bytes, PageContext], Mapping[str, Any]]
+# The set's sites in the sources-file format (time zone, extraction rules)
+SOURCES_FILE = "sources.yaml"
 
 METADATA_FIELDS = ("title", "published", "language")
 # Where each expected field is found in the article record.
@@ -152,6 +167,8 @@ class ExpectedPage(BaseModel):
     published: str | None = None
     language: str | None = None
     url: str | None = None
+    source: str | None = None
+    fetched: str | None = None
     layout: str | None = None
 
 
@@ -219,7 +236,8 @@ def evaluate_page(html_path: Path, extract: Extractor) -> PageResult:
     url = meta.url or default_url(name)
     error = None
     try:
-        record: Mapping[str, Any] = extract(html_path.read_bytes(), url)
+        context = PageContext(url=url, source=meta.source, fetched_at=parse_iso_datetime(meta.fetched))
+        record: Mapping[str, Any] = extract(html_path.read_bytes(), context)
     except Exception as exc:  # the report must cover every page, failures included
         error, record = f"{type(exc).__name__}: {exc}", {}
     expected = {k: getattr(meta, k) for k in METADATA_FIELDS}
@@ -256,6 +274,14 @@ def _totals(pages: list[PageResult]) -> Totals:
         pages_with_drops=sum(bool(p.score.dropped_paragraphs) for p in pages),
         metadata=metadata,
     )
+
+
+def sources_file(path: Path) -> Path | None:
+    """The set's ``sources.yaml`` (in the folder or beside its ``pages/``)."""
+    for folder in (Path(path), pages_dir(Path(path)).parent):
+        if (folder / SOURCES_FILE).is_file():
+            return folder / SOURCES_FILE
+    return None
 
 
 def evaluate_dir(path: Path, extract: Extractor) -> EvalReport:

@@ -37,9 +37,14 @@ def _own_cells(table: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
     return [cell for cell in table.iter("td", "th") if next(cell.iterancestors("table"), None) is table]
 
 
+def _letters(text: str) -> int:
+    # separators between menu links ("news | economy | sport") are not text
+    return sum(1 for ch in text if ch.isalnum())
+
+
 def _link_text_share(cell: lxml_html.HtmlElement) -> float:
-    text = len(cell.text_content().strip())
-    links = sum(len(a.text_content().strip()) for a in cell.iter("a"))
+    text = _letters(cell.text_content())
+    links = sum(_letters(a.text_content()) for a in cell.iter("a"))
     return links / text if text else 0.0
 
 
@@ -149,6 +154,41 @@ def remove_ad_blocks(tree: lxml_html.HtmlElement) -> int:
     for ad in outermost:
         ad.drop_tree()
     return len(outermost)
+
+
+# A kicker (eyebrow, surtitle) is the section label printed above a
+# headline: "بنوك", "Economy". Recognised by the names sites give it; kept
+# short so that a container carrying such a class is never taken for one.
+_KICKER_WORDS = {"kicker", "eyebrow", "overline", "supertitle", "surtitle", "rubric"}
+_KICKER_CLASSES = {"section-name", "section-label", "category-name", "category-label", "cat-label", "post-category",
+                   "article-category", "article-section"}
+_KICKER_MAX_WORDS = 4
+
+
+def _is_kicker(element: lxml_html.HtmlElement) -> bool:
+    names = f"{element.get('class', '')} {element.get('id', '')}".lower()
+    if not names.strip():
+        return False
+    tokens = set(names.split())
+    words = set(_WORD_SPLIT.split(names))
+    if not (tokens & _KICKER_CLASSES or words & _KICKER_WORDS):
+        return False
+    text = element.text_content().split()
+    return 0 < len(text) <= _KICKER_MAX_WORDS and element.find(".//h1") is None and element.find(".//p") is None
+
+
+def take_kickers(tree: lxml_html.HtmlElement) -> list[str]:
+    """Remove the section labels above headlines and return their texts
+    (the page's section, when its metadata names none)."""
+    kickers = [el for el in tree.iter("p", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "strong") if _is_kicker(el)]
+    chosen = set(kickers)
+    texts = []
+    for el in kickers:
+        if any(parent in chosen for parent in el.iterancestors()):
+            continue
+        texts.append(" ".join(el.text_content().split()))
+        el.drop_tree()
+    return texts
 
 
 def parse(html: str) -> lxml_html.HtmlElement | None:

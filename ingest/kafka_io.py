@@ -72,6 +72,18 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
     }
 
 
+def topic_configs(settings: Settings, topic: str) -> dict[str, str]:
+    """Configs a topic is created with. The pages topic is also the store of
+    raw pages that `rasd reextract` reads again, so it is kept
+    ``pages_retention_days`` (-1: for ever) instead of the broker's week.
+    An existing topic keeps its configs (change them with kafka-configs.sh)."""
+    configs = {"max.message.bytes": str(max_record_bytes(settings))}
+    if topic == settings.topic_pages:
+        days = settings.pages_retention_days
+        configs["retention.ms"] = "-1" if days < 0 else str(int(days * 86_400_000))
+    return configs
+
+
 def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
     """Create the pipeline's topics if missing, and wait until they have leaders."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="rasd-admin")
@@ -84,7 +96,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
                 name=t,
                 num_partitions=partitions[t],
                 replication_factor=1,
-                topic_configs={"max.message.bytes": str(max_record_bytes(settings))},
+                topic_configs=topic_configs(settings, t),
             )
             for t in wanted
             if t not in existing
@@ -175,9 +187,11 @@ class Publisher:
             self._producer.close(timeout=10)
 
 
-def make_consumer(settings: Settings, topic: str, group_id: str, client_id: str) -> KafkaConsumer:
+def make_consumer(settings: Settings, topic: str | None, group_id: str | None, client_id: str) -> KafkaConsumer:
+    """A consumer with the pipeline's limits; ``topic`` None: no subscription
+    (the caller assigns partitions itself), ``group_id`` None: no group."""
     return KafkaConsumer(
-        topic,
+        *([topic] if topic else []),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group_id,
         client_id=client_id,

@@ -87,11 +87,29 @@ def _decisive(evidence: Counter[str]) -> str | None:
     return best if count >= 2 * runner_up and count > runner_up else None
 
 
+_OTHER_SCRIPT_LETTERS = frozenset().union(*_OWN_LETTERS.values()) - _URDU_LETTERS
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _mostly_arabic_script(sample: str) -> bool:
+    letters = _LETTER.findall(sample)
+    arabic = sum(1 for ch in letters if "\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u08ff")
+    return arabic * 2 > len(letters)
+
+
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of ``text`` (``ar``, ``fa``, ``ur``, ``en`` ...), None for empty text."""
     sample = text[:_SAMPLE_CHARS]
     if not sample.strip():
         return None
+    # Arabic-script text without Pashto, Kurdish, Uyghur or Sindhi letters
+    # ends in ar / fa / ur whatever py3langid ranks first, and clear function
+    # word evidence decides among those before py3langid is asked: the same
+    # answer for a fifth of the time on Arabic news.
+    if _mostly_arabic_script(sample) and _OTHER_SCRIPT_LETTERS.isdisjoint(sample):
+        decisive = _decisive(script_evidence(sample[:_EVIDENCE_CHARS]))
+        if decisive is not None:
+            return decisive
     ranking = py3langid.rank(sample)
     top = ranking[0][0]
     if top not in _FAMILY and top not in _OWN_LETTERS:

@@ -55,23 +55,52 @@ class FetchedPage(_Contract):
         return self.headers.get("content-type")
 
 
+Classification = Literal["article", "not_article", "empty", "too_large", "failed"]
+
+# Where a field's value came from, recorded per field in ``Article.origins``:
+# e.g. "jsonld", "meta", "time", "text", "htmldate", "url", "feed", "title_tag",
+# "h1", "http", "bom", "utf8", "meta_charset", "detected", "source_rules".
+FieldOrigin = str
+
+
 class Article(_Contract):
-    """Topic ``articles``: one extracted article, ready to index."""
+    """Topic ``articles`` (v2): one extracted article, ready to index.
+
+    v2 adds what an analyst needs to trust a document: where each field came
+    from, modified date, site name, section, tags, image, word count, the
+    Arabic-normalized copies used for duplicate detection and matching, the
+    content hash and the story cluster."""
 
     schema_name: Literal["rasd.article"] = "rasd.article"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     id: str = Field(description="hash of the canonical URL: the document id everywhere")
     url: str = Field(description="canonical URL")
     fetched_url: str
     source: str
     domain: str
+    classification: Literal["article"] = Field(
+        default="article", description="only articles are published; other pages are dead-lettered with their class"
+    )
     title: str | None = None
     body: str
+    title_norm: str | None = Field(default=None, description="title in Lucene's Arabic normalization (original kept)")
+    body_norm: str = Field(default="", description="body in Lucene's Arabic normalization (original kept)")
     language: str | None = None
     published_at: datetime | None = None
-    date_source: Literal["page", "feed", "none"] = "none"
-    author: str | None = None
+    modified_at: datetime | None = None
+    authors: list[str] = Field(default_factory=list)
     description: str | None = None
+    site_name: str | None = None
+    section: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    image: str | None = Field(default=None, description="main image URL")
+    word_count: int = 0
+    content_hash: str = Field(default="", description="sha256 of the normalized body: exact duplicates share it")
+    duplicate_of: str | None = Field(default=None, description="id of the first article with the same content hash")
+    cluster_id: str | None = Field(default=None, description="story cluster: stable, the id of its first-seen member")
+    furniture_removed: int = Field(default=0, description="furniture and site boilerplate lines removed from the body")
+    charset: str | None = Field(default=None, description="encoding the page was decoded with")
+    origins: dict[str, FieldOrigin] = Field(default_factory=dict, description="field name -> where its value came from")
     fetched_at: datetime
     extracted_at: datetime
 
@@ -108,7 +137,7 @@ class Alert(_Contract):
 
     schema_name: Literal["rasd.alert"] = "rasd.alert"
     schema_version: Literal[1] = 1
-    id: str = Field(description="hash of rule name and article id (or story cluster id once clusters exist)")
+    id: str = Field(description="hash of rule name and story cluster id (the article id when it has no cluster)")
     rule: str
     severity: Severity = "medium"
     channels: list[str] = Field(default_factory=list, description="names of the channels the rule notifies")
@@ -136,6 +165,7 @@ DeadLetterReason = Literal[
     "index_rejected",
     "alert_undeliverable",
     "percolate_failed",
+    "not_article",
 ]
 
 

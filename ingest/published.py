@@ -27,6 +27,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import htmldate
+import jdatetime
 import lxml.html
 from hijridate import Hijri
 from lxml.etree import ParserError
@@ -203,6 +204,14 @@ _HIJRI_MONTHS = {
 }
 
 
+# Solar Hijri (Jalali), the calendar of Iranian and Afghan news sites; read
+# only with its day and a 13xx/14xx year, since دی, تیر and مهر are words too.
+_JALALI_MONTHS = {
+    1: "فروردین حمل", 2: "اردیبهشت ثور", 3: "خرداد جوزا", 4: "تیر سرطان", 5: "مرداد امرداد اسد", 6: "شهریور سنبله",
+    7: "مهر میزان", 8: "آبان عقرب", 9: "آذر قوس", 10: "دی جدی", 11: "بهمن دلو", 12: "اسفند حوت",
+}
+
+
 def _gregorian_names() -> dict[str, int]:
     names: dict[str, int] = {}
     for month, spelled in _GREGORIAN_MONTHS.items():
@@ -223,6 +232,7 @@ def _gregorian_names() -> dict[str, int]:
 
 _GREGORIAN = _gregorian_names()
 _HIJRI = {_fold(name): month for month, spellings in _HIJRI_MONTHS.items() for name in spellings}
+_JALALI = {_fold(name): month for month, spelled in _JALALI_MONTHS.items() for name in spelled.split()}
 
 
 def _alternation(names: dict[str, int]) -> str:
@@ -243,6 +253,10 @@ _HIJRI_DATE = re.compile(
     rf"(?<!\d)(\d{{1,2}}){_SEP}({_alternation(_HIJRI)})(?!\w){_SEP}(\d{{4}})(?!\d)"
     r"(?:\s*(?:هـ|ه|هجري|هجريه|للهجره)(?!\w))?"
 )
+_JALALI_DATE = re.compile(
+    rf"(?<!\d)(\d{{1,2}}){_SEP}({_alternation(_JALALI)})(?!\w){_SEP}(1[34]\d\d)(?!\d)"
+    r"(?:\s*(?:ه\.?\s*ش|هجري\s+شمسي|شمسي)\.?)?"
+)
 _NUMERIC_DATE = re.compile(r"(?<![\d/.-])(?:(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})|(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}))(?![\d/.-])")
 _CLOCK = re.compile(
     r"(?<![\d:])(\d{1,2})[:h](\d{2})(?::(\d{2}))?(?!\d)"
@@ -251,8 +265,12 @@ _CLOCK = re.compile(
     re.IGNORECASE,
 )
 _GMT_MARK = re.compile(r"gmt|utc|غرينتش|جرينتش|غرينيتش", re.IGNORECASE)
-_MODIFIED_LABEL = re.compile(r"تحديث|محدث|تعديل|عدل|updated|modified|last update|mis à jour|mise à jour|обновлено", re.IGNORECASE)
-_PUBLISHED_LABEL = re.compile(r"نشر|منشور|تاريخ|published|posted|publié|опубликовано", re.IGNORECASE)
+_MODIFIED_LABEL = re.compile(
+    r"تحديث|محدث|تعديل|عدل|به\u200c?\s?روز\s?رساني|بروزرساني|ويرايش"
+    r"|updated|modified|last update|mis à jour|mise à jour|обновлено",
+    re.IGNORECASE,
+)
+_PUBLISHED_LABEL = re.compile(r"نشر|منشور|تاريخ|انتشار|منتشر|published|posted|publié|опубликовано", re.IGNORECASE)
 _PM = {"م", "مساء", "عصرا", "ليلا", "pm", "p.m."}
 _AM = {"ص", "صباحا", "am", "a.m."}
 _LABEL_REACH = 40
@@ -312,6 +330,14 @@ def _hijri_to_gregorian(year: int, month: int, day: int) -> tuple[int, int, int]
     return converted.year, converted.month, converted.day
 
 
+def _jalali_to_gregorian(year: int, month: int, day: int) -> tuple[int, int, int] | None:
+    try:
+        converted = jdatetime.date(year, month, day).togregorian()
+    except (ValueError, OverflowError):
+        return None
+    return converted.year, converted.month, converted.day
+
+
 def _date_spans(folded: str) -> list[tuple[int, int, int, tuple[int, int, int]]]:
     """(start, end, 1 if Hijri else 0, (year, month, day)) of every written
     date, in text order; where two readings overlap, the Gregorian one."""
@@ -326,6 +352,10 @@ def _date_spans(folded: str) -> list[tuple[int, int, int, tuple[int, int, int]]]
         gregorian = _hijri_to_gregorian(int(m.group(3)), _HIJRI[re.sub(r"\s+", " ", m.group(2))], int(m.group(1)))
         if gregorian is not None:
             spans.append((m.start(), m.end(), 1, gregorian))
+    for m in _JALALI_DATE.finditer(folded):
+        gregorian = _jalali_to_gregorian(int(m.group(3)), _JALALI[m.group(2)], int(m.group(1)))
+        if gregorian is not None:
+            spans.append((m.start(), m.end(), 0, gregorian))
     kept: list[tuple[int, int, int, tuple[int, int, int]]] = []
     for span in sorted(spans, key=lambda s: (s[2], s[0])):
         if all(span[1] <= other[0] or other[1] <= span[0] for other in kept):

@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_pages: str = "rasd.pages.v1"
-    topic_articles: str = "rasd.articles.v1"
+    topic_articles: str = "rasd.articles.v2"
     topic_dead_letters: str = "rasd.dead-letters.v1"
     # Discovered links, keyed by host: the crawler group's partitions decide
     # which process owns (fetches from) which host.
@@ -111,6 +111,20 @@ class Settings(BaseSettings):
     # this many other pages of the same domain is removed from the body.
     boilerplate_index: str = "rasd-boilerplate-lines"
     boilerplate_min_pages: int = Field(default=4, ge=1)
+    # Story clusters: near-duplicate articles (the same wire story on several
+    # sites) share a cluster id. MinHash signatures and their LSH bands live
+    # in this index, shared by every ingest worker.
+    cluster_index: str = "rasd-story-clusters"
+    cluster_threshold: float = Field(default=0.5, gt=0, le=1)
+    # Raw pages stay in the pages topic this long, for `rasd reextract`
+    # (topic retention; -1 keeps them for ever).
+    pages_retention_days: float = Field(default=90.0)
+    # Per-source extraction health (`rasd sources health`): one small record
+    # per processed page in this index; a source is flagged when its last
+    # window differs sharply from the baseline before it.
+    extraction_log_index: str = "rasd-extraction-log"
+    health_window_s: float = Field(default=86_400.0, gt=0)
+    health_baseline_s: float = Field(default=7 * 86_400.0, gt=0)
 
     # Local stack (rasd stack up|down|status): loopback only
     stack_dir: Path = Path(".rasd-stack")
@@ -147,8 +161,17 @@ class Settings(BaseSettings):
                 "topic_alerts": f"{tag}.alerts",
                 "notifier_group_id": f"{tag}-notifier",
                 "boilerplate_index": f"{tag}-boilerplate-lines",
+                "cluster_index": f"{tag}-story-clusters",
+                "extraction_log_index": f"{tag}-extraction-log",
             }
         )
+
+    @field_validator("pages_retention_days")
+    @classmethod
+    def _retention(cls, days: float) -> float:
+        if days != -1 and days <= 0:
+            raise ValueError("pages_retention_days is a number of days > 0, or -1 to keep raw pages for ever")
+        return days
 
     @field_validator("sources_file", mode="before")
     @classmethod

@@ -1,6 +1,10 @@
 """The ingest worker: topic ``pages`` -> extraction -> topic ``articles``
 (or ``dead-letters``). Extraction is CPU-bound, so this stage scales by
-running more workers in the same consumer group, one per partition at most."""
+running more workers in the same consumer group, one per partition at most.
+
+Besides Kafka, a batch uses three shared stores in the search engine, each
+read and written once per batch: the sites' repeated lines (boilerplate),
+the story clusters, and the extraction log behind `rasd sources health`."""
 from __future__ import annotations
 
 import threading
@@ -11,11 +15,15 @@ from typing import Any
 import structlog
 from kafka.consumer.fetcher import ConsumerRecord
 
-from ingest.boilerplate import Cleaned, SiteBoilerplate
-from ingest.extraction import ExtractionError, extract_article
+from ingest.boilerplate import SiteBoilerplate
+from ingest.clusters import ClusterInput, StoryClusters
+from ingest.extraction import ExtractionError, classification_of, extract_article, with_body
+from ingest.extraction_log import ExtractionLog, PageOutcome
+from ingest.identity import document_id
 from ingest.kafka_io import ContractError, Publisher, decode, encode, excerpt, make_consumer, make_producer, run_batches
 from ingest.models import Article, DeadLetter, DeadLetterReason, FetchedPage
 from ingest.settings import Settings
+from ingest.source_profiles import SourceProfiles
 
 log = structlog.get_logger(__name__)
 
@@ -25,10 +33,34 @@ class IngestStats:
     pages: int = 0
     articles: int = 0
     boilerplate_lines: int = 0
+    clustered: int = 0
+    unclustered: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
 
     def dead(self, reason: str) -> None:
         self.dead_letters[reason] = self.dead_letters.get(reason, 0) + 1
+
+
+@dataclass
+class IngestParts:
+    """The shared stores and the sources file a batch consults."""
+
+    boilerplate: SiteBoilerplate
+    clusters: StoryClusters
+    extraction_log: ExtractionLog
+    profiles: SourceProfiles
+
+    @classmethod
+    def open(cls, settings: Settings) -> IngestParts:
+        return cls(SiteBoilerplate(settings), StoryClusters(settings), ExtractionLog(settings),
+                   SourceProfiles(settings.sources_file))
+
+    def close(self) -> None:
+        for part in (self.boilerplate, self.clusters, self.extraction_log):
+            try:
+                part.close()
+            except Exception:  # closing must not hide the error that ended the run
+                log.exception("ingest_part_close_failed", part=type(part).__name__)
 
 
 @dataclass(frozen=True)
@@ -38,77 +70,112 @@ class _Extracted:
     where: dict[str, Any]
 
 
-def _dead(settings: Settings, publisher: Publisher, stats: IngestStats, reason: DeadLetterReason, detail: str,
-          page: FetchedPage, where: dict[str, Any]) -> None:
-    stats.dead(reason)
-    publisher.send(
-        settings.topic_dead_letters,
-        DeadLetter(stage="ingest", reason=reason, detail=detail, url=page.final_url,
-                   http_status=page.status, source=page.source, **where),
-    )
+class _Batch:
+    """One batch's outputs: exactly one article or dead letter per page, and
+    one extraction-log outcome per page that could be read."""
+
+    def __init__(self, settings: Settings, publisher: Publisher, stats: IngestStats) -> None:
+        self.settings = settings
+        self.publisher = publisher
+        self.stats = stats
+        self.outcomes: list[PageOutcome] = []
+
+    def dead(self, reason: DeadLetterReason, detail: str, page: FetchedPage, where: dict[str, Any]) -> None:
+        self.stats.dead(reason)
+        self.publisher.send(
+            self.settings.topic_dead_letters,
+            DeadLetter(stage="ingest", reason=reason, detail=detail, url=page.final_url,
+                       http_status=page.status, source=page.source, **where),
+        )
+        self.outcomes.append(PageOutcome(
+            source=page.source, url=page.final_url, page_id=document_id(page.final_url), fetched_at=page.fetched_at,
+            classification=classification_of(reason), reason=reason, has_title=False, has_date=False, body_chars=0,
+            furniture_lines=0,
+        ))
+
+    def published(self, page: FetchedPage, article: Article) -> None:
+        self.outcomes.append(PageOutcome(
+            source=page.source, url=page.final_url, page_id=document_id(page.final_url), fetched_at=page.fetched_at,
+            classification="article", reason=None, has_title=bool(article.title), has_date=article.published_at is not None,
+            body_chars=len(article.body), furniture_lines=article.furniture_removed,
+        ))
 
 
-def extract_record(
-    record: ConsumerRecord, settings: Settings, publisher: Publisher, stats: IngestStats
-) -> _Extracted | None:
+def extract_record(record: ConsumerRecord, batch: _Batch, profiles: SourceProfiles) -> _Extracted | None:
     """One page in: its article, or None once its dead letter is sent."""
+    settings, stats = batch.settings, batch.stats
     stats.pages += 1
     where: dict[str, Any] = {"input_topic": record.topic, "input_partition": record.partition, "input_offset": record.offset}
     try:
         page = decode(record.value, FetchedPage)
     except ContractError as exc:
         stats.dead("invalid_message")
-        publisher.send(
+        batch.publisher.send(
             settings.topic_dead_letters,
             DeadLetter(stage="ingest", reason="invalid_message", detail=str(exc), payload_excerpt=excerpt(record.value), **where),
         )
         return None
     if page.status >= 400:
-        _dead(settings, publisher, stats, "http_error", f"HTTP {page.status}", page, where)
+        batch.dead("http_error", f"HTTP {page.status}", page, where)
         return None
     try:
-        return _Extracted(page, extract_article(page, min_chars=settings.min_article_chars), where)
+        article = extract_article(page, min_chars=settings.min_article_chars, profile=profiles.get(page.source),
+                                  max_page_bytes=settings.crawl_max_page_bytes)
+        return _Extracted(page, article, where)
     except ExtractionError as exc:
-        _dead(settings, publisher, stats, exc.reason, exc.detail, page, where)
+        batch.dead(exc.reason, exc.detail, page, where)
     except Exception as exc:  # a parser bug on one page must not stop the stage
         log.exception("extraction_crashed", url=page.final_url)
-        _dead(settings, publisher, stats, "extraction_failed", repr(exc), page, where)
+        batch.dead("extraction_failed", repr(exc), page, where)
     return None
 
 
-def publish_article(
-    item: _Extracted, cleaned: Cleaned, settings: Settings, publisher: Publisher, stats: IngestStats
-) -> None:
-    """Exactly one article or dead letter out for an extracted page."""
-    article = cleaned.article
-    stats.boilerplate_lines += cleaned.removed_lines
-    if cleaned.removed_lines and len(article.body) < settings.min_article_chars:
-        _dead(settings, publisher, stats, "empty_extraction",
-              f"{len(article.body)} characters of text (minimum {settings.min_article_chars}) once "
-              f"{cleaned.removed_lines} lines the site repeats on its other pages (site boilerplate) were removed",
-              item.page, item.where)
-        return
+def _publish(item: _Extracted, article: Article, batch: _Batch) -> None:
+    settings = batch.settings
     value = encode(article)
-    if len(value) <= settings.kafka_max_message_bytes:
-        stats.articles += 1
-        publisher.send_raw(settings.topic_articles, value, key=article.id)
+    if len(value) > settings.kafka_max_message_bytes:
+        # Kafka would refuse it at send time, and the batch could then never commit.
+        batch.dead("too_large", f"article is {len(value)} bytes as a message, limit {settings.kafka_max_message_bytes}",
+                   item.page, item.where)
         return
-    # Kafka would refuse it at send time, and the batch could then never commit.
-    _dead(settings, publisher, stats, "too_large",
-          f"article is {len(value)} bytes as a message, limit {settings.kafka_max_message_bytes}", item.page, item.where)
+    batch.stats.articles += 1
+    batch.publisher.send_raw(settings.topic_articles, value, key=article.id)
+    batch.published(item.page, article)
 
 
-def process_batch(
-    records: Sequence[ConsumerRecord], settings: Settings, publisher: Publisher, stats: IngestStats,
-    boilerplate: SiteBoilerplate,
-) -> None:
+def process_batch(records: Sequence[ConsumerRecord], settings: Settings, publisher: Publisher, stats: IngestStats,
+                  parts: IngestParts) -> None:
     """Every page of the batch becomes exactly one article or dead letter.
-    The site boilerplate lookup is done for the whole batch at once (one
-    round trip to the shared store), after extraction and before publishing."""
-    extracted = [item for record in records if (item := extract_record(record, settings, publisher, stats))]
-    cleaned = boilerplate.clean([item.article for item in extracted])
-    for item, clean in zip(extracted, cleaned):
-        publish_article(item, clean, settings, publisher, stats)
+    Site boilerplate and story clusters are looked up for the whole batch at
+    once (a round trip or two to each shared store), after extraction."""
+    batch = _Batch(settings, publisher, stats)
+    parts.profiles.refresh()
+    extracted = [item for record in records if (item := extract_record(record, batch, parts.profiles))]
+    kept: list[tuple[_Extracted, Article]] = []
+    for item, clean in zip(extracted, parts.boilerplate.clean([item.article for item in extracted])):
+        stats.boilerplate_lines += clean.removed_lines
+        article = item.article
+        if clean.removed_lines:
+            article = with_body(article, clean.article.body, removed_lines=clean.removed_lines)
+            if len(article.body) < settings.min_article_chars:
+                batch.dead("empty_extraction",
+                           f"{len(article.body)} characters of text (minimum {settings.min_article_chars}) once "
+                           f"{clean.removed_lines} lines the site repeats on its other pages (site boilerplate) were removed",
+                           item.page, item.where)
+                continue
+        kept.append((item, article))
+    assignments = parts.clusters.assign([
+        ClusterInput(id=a.id, url=a.url, source=a.source, text_norm=a.body_norm, content_hash=a.content_hash)
+        for _, a in kept
+    ])
+    for (item, article), assigned in zip(kept, assignments):
+        if assigned.cluster_id is None:
+            stats.unclustered += 1
+        else:
+            stats.clustered += 1
+        _publish(item, article.model_copy(update={"cluster_id": assigned.cluster_id, "duplicate_of": assigned.duplicate_of}),
+                 batch)
+    parts.extraction_log.record(batch.outcomes)
 
 
 def run_ingest(
@@ -123,17 +190,17 @@ def run_ingest(
 
     def progress(loop: object) -> None:
         log.info("ingest_batch", pages=stats.pages, articles=stats.articles, dead_letters=sum(stats.dead_letters.values()),
-                 boilerplate_lines=stats.boilerplate_lines)
+                 boilerplate_lines=stats.boilerplate_lines, clustered=stats.clustered, unclustered=stats.unclustered)
 
     consumer = make_consumer(settings, settings.topic_pages, settings.ingest_group_id, client_id="rasd-ingest")
-    boilerplate = SiteBoilerplate(settings)
+    parts = IngestParts.open(settings)
     try:
         publisher = Publisher(make_producer(settings, client_id="rasd-ingest"))
         failed = True
         try:
 
             def handle(records: Sequence[ConsumerRecord]) -> None:
-                process_batch(records, settings, publisher, stats, boilerplate)
+                process_batch(records, settings, publisher, stats, parts)
                 # Raises if any output was not acknowledged: the batch stays uncommitted.
                 publisher.flush()
 
@@ -143,6 +210,6 @@ def run_ingest(
         finally:
             publisher.close(flush=not failed)
     finally:
-        boilerplate.close()
+        parts.close()
         consumer.close(autocommit=False)
     return stats

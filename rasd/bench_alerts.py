@@ -91,7 +91,7 @@ def make_articles(count: int, seed: int = 3) -> list[Article]:
         out.append(Article(
             id=document_id(url), url=url, fetched_url=url, source=f"bench-{lang.code}", domain="bench.example.org",
             title=lang.headline_text(rng), body="\n".join(paragraphs), language=lang.code,
-            published_at=now - timedelta(minutes=n), date_source="page", fetched_at=now, extracted_at=now,
+            published_at=now - timedelta(minutes=n), fetched_at=now, extracted_at=now,
         ))
     return out
 

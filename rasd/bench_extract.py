@@ -28,13 +28,15 @@ import trafilatura
 from lxml import html as lxml_html
 
 from deploy.universe.generate import generated_sites
-from ingest.evaluation import ExpectedPage, default_url, evaluate_dir, pages_dir
+from ingest.dates import parse_iso_datetime
+from ingest.evaluation import ExpectedPage, PageContext, default_url, evaluate_dir, pages_dir, sources_file
 from ingest.extraction import ExtractionError, decode_html, extract_article
 from ingest.settings import Settings
+from ingest.source_profiles import load_profiles
 from rasd.extract_cli import EVAL_CONTENT_TYPE, fetched_page, shipped_set
 
-Page = tuple[bytes, str]  # (body as served, URL)
-Extractor = Callable[[bytes, str], dict[str, Any]]
+Page = tuple[bytes, PageContext]  # (body as served, URL, source, fetch time)
+Extractor = Callable[[bytes, PageContext], dict[str, Any]]
 
 
 def generated_pages(count: int) -> list[Page]:
@@ -43,7 +45,7 @@ def generated_pages(count: int) -> list[Page]:
     pages: list[Page] = []
     for i, site in enumerate(sites):
         site.base_url = f"http://127.0.0.{101 + i}"
-        pages.extend((site.article_response(a).body, site.url(a.path)) for a in site.articles)
+        pages.extend((site.article_response(a).body, PageContext(site.url(a.path))) for a in site.articles)
     return pages[:count]
 
 
@@ -52,14 +54,21 @@ def eval_pages() -> list[Page]:
     pages = []
     for html in sorted(folder.glob("*.html")):
         meta = ExpectedPage.model_validate_json(html.with_suffix(".json").read_text("utf-8"))
-        pages.append((html.read_bytes(), meta.url or default_url(html.stem)))
+        context = PageContext(meta.url or default_url(html.stem), meta.source, parse_iso_datetime(meta.fetched))
+        pages.append((html.read_bytes(), context))
     return pages
 
 
 def rasd_extractor(min_chars: int) -> Extractor:
-    def run(body: bytes, url: str) -> dict[str, Any]:
+    # the evaluation set's sites with their time zones, as the sources file gives them to ingest
+    path = sources_file(shipped_set())
+    profiles = load_profiles(path) if path is not None else {}
+
+    def run(body: bytes, page: PageContext) -> dict[str, Any]:
+        fetched = fetched_page(body, page.url, source=page.source or "bench", content_type=EVAL_CONTENT_TYPE,
+                               fetched_at=page.fetched_at)
         try:
-            article = extract_article(fetched_page(body, url, content_type=EVAL_CONTENT_TYPE), min_chars=min_chars)
+            article = extract_article(fetched, min_chars=min_chars, profile=profiles.get(page.source or ""))
         except ExtractionError:
             return {"text": "", "title": None}
         return {"text": article.body, "title": article.title, "published_at": article.published_at,
@@ -67,9 +76,9 @@ def rasd_extractor(min_chars: int) -> Extractor:
     return run
 
 
-def trafilatura_extractor(body: bytes, url: str) -> dict[str, Any]:
+def trafilatura_extractor(body: bytes, page: PageContext) -> dict[str, Any]:
     html = decode_html(body, EVAL_CONTENT_TYPE)
-    return {"text": trafilatura.extract(html, url=url, include_comments=False) or "", "title": None}
+    return {"text": trafilatura.extract(html, url=page.url, include_comments=False) or "", "title": None}
 
 
 def readability_extractor() -> Extractor | None:
@@ -78,8 +87,8 @@ def readability_extractor() -> Extractor | None:
     except ImportError:
         return None
 
-    def run(body: bytes, url: str) -> dict[str, Any]:
-        doc = Document(decode_html(body, EVAL_CONTENT_TYPE), url=url)
+    def run(body: bytes, page: PageContext) -> dict[str, Any]:
+        doc = Document(decode_html(body, EVAL_CONTENT_TYPE), url=page.url)
         summary = lxml_html.fromstring(doc.summary(html_partial=True))
         blocks = [b.text_content().strip() for b in summary.iter("p", "h1", "h2", "h3", "li", "blockquote")]
         return {"text": "\n".join(b for b in blocks if b), "title": doc.short_title()}
@@ -98,8 +107,8 @@ def newspaper_extractor() -> Extractor | None:
     # it would otherwise fetch each page's images over the network to pick a top image
     config.fetch_images = False
 
-    def run(body: bytes, url: str) -> dict[str, Any]:
-        article = NewsArticle(url, config=config)
+    def run(body: bytes, page: PageContext) -> dict[str, Any]:
+        article = NewsArticle(page.url, config=config)
         article.download(input_html=decode_html(body, EVAL_CONTENT_TYPE))
         article.parse()
         return {"text": article.text, "title": article.title, "published_at": article.publish_date}
@@ -119,11 +128,11 @@ def _speeds(extractors: dict[str, Extractor], pages: list[Page], repeat: int = 1
     or faster spell of the machine (it is shared) falls on all of them alike."""
     spent = dict.fromkeys(extractors, 0.0)
     for _ in range(repeat):
-        for body, url in pages:
+        for body, page in pages:
             for name, extract in extractors.items():
                 started = time.perf_counter()
                 try:
-                    extract(body, url)
+                    extract(body, page)
                 except Exception:  # a peer failing on a page still took its time
                     pass
                 spent[name] += time.perf_counter() - started

@@ -168,6 +168,39 @@ def sources_check(
     raise typer.Exit(0 if all(r.ok for r in reports) else 1)
 
 
+@sources_app.command("health")
+def sources_health(
+    window: Annotated[Optional[str], typer.Option(
+        help="the recent span judged: 30m, 24h, 7d (default 24h, RASD_HEALTH_WINDOW_S)")] = None,
+    baseline: Annotated[Optional[str], typer.Option(
+        help="the span before it compared with (default 7d, RASD_HEALTH_BASELINE_S)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON array, for scripts")] = False,
+) -> None:
+    """Per-source extraction health: empty, not-article, no-title and no-date shares, mean body and furniture
+    per page over the window; sources whose rates jumped against the baseline (a site redesign) are flagged (!).
+
+    Exit 1 when the search engine cannot be reached."""
+    from ingest.engines.errors import EngineError
+    from rasd.sources_health import parse_span, render_json, render_table, source_health
+
+    settings = _settings()
+    try:
+        window_s = parse_span(window) if window else settings.health_window_s
+        baseline_s = parse_span(baseline) if baseline else settings.health_baseline_s
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        report = source_health(settings, window_s=window_s, baseline_s=baseline_s)
+    except EngineError as exc:
+        typer.echo(f"rasd sources health: cannot read the extraction log {settings.extraction_log_index}: {exc}",
+                   err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(render_json(report))
+    else:
+        typer.echo(render_table(report, window_s=window_s, baseline_s=baseline_s, index=settings.extraction_log_index))
+
+
 @app.command()
 def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic is drained")] = False) -> None:
     """Run the ingest worker: pages -> extraction -> articles / dead letters."""
@@ -283,6 +316,36 @@ def bench_extract(
     """Extraction benchmark, one process: rasd vs bare trafilatura (and the
     readability-lxml and newspaper4k peers when installed), speed and quality."""
     from rasd.bench_extract import run_benchmark
+
+    _settings()
+    typer.echo(run_benchmark(pages))
+
+
+@app.command()
+def reextract(
+    source: Annotated[
+        Optional[list[str]], typer.Option("--source", help="source name (repeatable); default: every source")
+    ] = None,
+    since: Annotated[
+        Optional[str], typer.Option(help="only pages fetched at or after this ISO 8601 date/time (default: all kept)")
+    ] = None,
+) -> None:
+    """Extract stored raw pages again after an extraction fix; the indexer updates the documents in place.
+
+    Reads the pages topic (nothing is fetched again), runs the ingest stage's own code on the pages of the
+    chosen sources and sends the articles under their old ids."""
+    from rasd.reextract import reextract_command
+
+    reextract_command(source, since)
+
+
+@app.command("bench-ingest")
+def bench_ingest(
+    pages: Annotated[int, typer.Option(help="generated pages beside the evaluation set")] = 2000,
+) -> None:
+    """Ingest benchmark on the local stack: one ingest worker vs bare trafilatura on the same pages,
+    and two workers in one group vs one. Prints figures."""
+    from rasd.bench_ingest import run_benchmark
 
     _settings()
     typer.echo(run_benchmark(pages))

@@ -6,16 +6,19 @@ what they show is what the pipeline would index."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from ingest.evaluation import EvalReport, EvalSetError, PageResult, evaluate_dir
+from ingest.evaluation import EvalReport, EvalSetError, PageContext, PageResult, evaluate_dir, sources_file
 from ingest.logs import configure_logging
 from ingest.models import FetchedPage, compress, utcnow
 from ingest.settings import Settings
+from ingest.source_profiles import SourceProfile, SourceProfileError, load_profiles
 
 if TYPE_CHECKING:
     from ingest.extraction import ExtractionError
@@ -27,34 +30,35 @@ DEFAULT_SOURCE = "manual"
 EVAL_CONTENT_TYPE = "text/html"
 
 
-def fetched_page(body: bytes, url: str, *, source: str = DEFAULT_SOURCE, content_type: str | None = None) -> FetchedPage:
+def fetched_page(body: bytes, url: str, *, source: str = DEFAULT_SOURCE, content_type: str | None = None,
+                 fetched_at: datetime | None = None) -> FetchedPage:
     """The record the crawler publishes for a 200 response (crawlers.records.build_page)."""
     return FetchedPage(
         url=url,
         final_url=url,
         status=200,
         headers={"content-type": content_type} if content_type else {},
-        fetched_at=utcnow(),
+        fetched_at=fetched_at or utcnow(),
         source=source,
         body_zstd=compress(body),
     )
 
 
-def article_record(page: FetchedPage, *, min_chars: int) -> dict[str, Any]:
+def article_record(page: FetchedPage, *, min_chars: int, profile: SourceProfile | None = None) -> dict[str, Any]:
     """The article the ingest worker would publish, as JSON-ready data with
     the body under ``text``; raises ExtractionError like the worker sees it."""
     # Imported here: trafilatura takes half a second to load, every `rasd` command would pay it.
     from ingest.extraction import extract_article
 
-    record = extract_article(page, min_chars=min_chars).model_dump(mode="json")
+    record = extract_article(page, min_chars=min_chars, profile=profile).model_dump(mode="json")
     return {("text" if key == "body" else key): value for key, value in record.items()}
 
 
 def error_record(exc: ExtractionError) -> dict[str, Any]:
     record: dict[str, Any] = {"error": "extraction", "reason": exc.reason, "detail": exc.detail}
-    classification = getattr(exc, "classification", None)
-    if classification is not None:
-        record["classification"] = classification
+    record["classification"] = exc.classification
+    if exc.kind is not None:
+        record["kind"] = exc.kind
     return record
 
 
@@ -69,10 +73,29 @@ def _print_json(data: object) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _profile(source: str, sources: Path | None, settings: Settings) -> SourceProfile | None:
+    """The source's time zone and extraction rules, from the sources file."""
+    path = sources or settings.sources_file
+    if path is None:
+        return None
+    try:
+        profiles = load_profiles(path)
+    except SourceProfileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--sources") from exc
+    if source != DEFAULT_SOURCE and source not in profiles:
+        raise typer.BadParameter(f"no source {source!r} in {path}", param_hint="--source")
+    return profiles.get(source)
+
+
 def extract(
     page: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="saved HTML page (bytes as served)")],
     url: Annotated[Optional[str], typer.Option(help="URL the page was served at (default: file:// URL of PAGE)")] = None,
-    source: Annotated[str, typer.Option(help="source name, as in the sources file")] = DEFAULT_SOURCE,
+    source: Annotated[
+        str, typer.Option(help="source name in the sources file: its time zone and extraction rules apply")
+    ] = DEFAULT_SOURCE,
+    sources: Annotated[
+        Optional[Path], typer.Option(dir_okay=False, exists=True, help="sources file (default: RASD_SOURCES_FILE)")
+    ] = None,
     content_type: Annotated[
         Optional[str], typer.Option("--content-type", help="HTTP Content-Type the server sent (e.g. 'text/html; charset=utf-8')")
     ] = None,
@@ -82,9 +105,11 @@ def extract(
     A page that is not an article prints the reason and exits 1."""
     from ingest.extraction import ExtractionError
 
+    settings = _settings()
+    profile = _profile(source, sources, settings)
     fetched = fetched_page(page.read_bytes(), url or page.resolve().as_uri(), source=source, content_type=content_type)
     try:
-        record = article_record(fetched, min_chars=_settings().min_article_chars)
+        record = article_record(fetched, min_chars=settings.min_article_chars, profile=profile)
     except ExtractionError as exc:
         _print_json(error_record(exc))
         raise typer.Exit(1) from exc
@@ -96,11 +121,25 @@ def shipped_set() -> Path:
     return Path(str(resources.files("deploy.extraction_eval")))
 
 
-def run_eval(directory: Path, *, min_chars: int) -> EvalReport:
-    def run(body: bytes, url: str) -> dict[str, Any]:
-        return article_record(fetched_page(body, url, source="eval", content_type=EVAL_CONTENT_TYPE), min_chars=min_chars)
+def eval_extractor(directory: Path, *, min_chars: int) -> Callable[[bytes, PageContext], dict[str, Any]]:
+    """The ingest stage's extraction as the evaluator calls it: each page
+    with its source's profile from the set's sources.yaml."""
+    path = sources_file(directory)
+    try:
+        profiles = load_profiles(path) if path is not None else {}
+    except SourceProfileError as exc:
+        raise EvalSetError(str(exc)) from exc
 
-    return evaluate_dir(directory, run)
+    def run(body: bytes, page: PageContext) -> dict[str, Any]:
+        source = page.source or "eval"
+        fetched = fetched_page(body, page.url, source=source, content_type=EVAL_CONTENT_TYPE, fetched_at=page.fetched_at)
+        return article_record(fetched, min_chars=min_chars, profile=profiles.get(source))
+
+    return run
+
+
+def run_eval(directory: Path, *, min_chars: int) -> EvalReport:
+    return evaluate_dir(directory, eval_extractor(directory, min_chars=min_chars))
 
 
 def _mark(result: PageResult, field: str) -> str:

@@ -20,7 +20,7 @@ from ingest.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-HEAP_OPTS = ["-Xms256m", "-Xmx512m"]
+HEAP_OPTS = ["-Xms256m", "-Xmx1g"]
 MIN_JAVA = 17
 
 

@@ -38,6 +38,8 @@ class EmitResult:
     created: int = 0
     # replays: the alert was recorded by an earlier run of the same batch
     already_present: int = 0
+    # another copy of the same story (same cluster) was alerted already
+    same_story: int = 0
 
 
 def ensure_alerts_index(client: VendorClient, settings: Settings) -> None:
@@ -69,13 +71,14 @@ def emit_alerts(
         operations.append(alert_document(item.alert, item.channels, cooldown_s=item.cooldown_s, digest=item.digest))
     response = client.bulk_raw(operations)
     failures: list[tuple[int | None, object]] = []
+    present: list[str] = []
     for entry in response.get("items", []):
         outcome = next(iter(entry.values()))
         status = outcome.get("status")
         if isinstance(status, int) and 200 <= status < 300:
             result.created += 1
         elif status == 409:
-            result.already_present += 1
+            present.append(outcome["_id"])
         else:
             failures.append((status, outcome.get("error")))
     if failures:
@@ -87,7 +90,27 @@ def emit_alerts(
             retryable=retryable,
             error_type=error_type(error),
         )
+    # An alert id stands for a rule and a story. An existing alert for the
+    # same article is a replay (sent again: a crash may have come between the
+    # document and the send); one for another article is an earlier copy of
+    # the story, already alerted.
+    recorded = _recorded_articles(client, settings, present) if present else {}
+    sent: set[str] = set()
     for item in pending:
-        publisher.send(settings.topic_alerts, item.alert, key=item.alert.rule)
-    log.info("alerts_emitted", created=result.created, already_present=result.already_present)
+        alert = item.alert
+        if alert.id in recorded and recorded[alert.id] != alert.article_id or alert.id in sent:
+            result.same_story += 1
+            continue
+        if alert.id in recorded:
+            result.already_present += 1
+        sent.add(alert.id)
+        publisher.send(settings.topic_alerts, alert, key=alert.rule)
+    log.info("alerts_emitted", created=result.created, already_present=result.already_present,
+             same_story=result.same_story)
     return result
+
+
+def _recorded_articles(client: VendorClient, settings: Settings, ids: list[str]) -> dict[str, str]:
+    """Alert id -> the article the recorded alert was made for."""
+    docs = client.mget_raw(settings.alerts_index, list(dict.fromkeys(ids)))
+    return {d["_id"]: d["_source"].get("article_id") for d in docs if d.get("found")}

@@ -18,9 +18,11 @@ class Channel(BaseModel):
     url: str
 
 
-def alert_id(rule: str, article_id: str) -> str:
+def alert_id(rule: str, story_id: str) -> str:
+    """``story_id``: the article's story cluster id, or its own id when it has
+    none (the first-seen member's cluster id is its own id, so both agree)."""
     # Rule names are unique; the separator cannot occur in a rule name.
-    return hashlib.sha256(f"{rule}\x1f{article_id}".encode("utf-8")).hexdigest()[:40]
+    return hashlib.sha256(f"{rule}\x1f{story_id}".encode("utf-8")).hexdigest()[:40]
 
 
 def alert_document(alert: Alert, channels: list[Channel], *, cooldown_s: float, digest: bool) -> dict[str, Any]:

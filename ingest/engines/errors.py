@@ -48,3 +48,23 @@ def error_reason(error: Any) -> str:
 
 def error_type(error: Any) -> str | None:
     return error.get("type") if isinstance(error, dict) else None
+
+
+def bulk_outcomes(response: dict[str, Any], refused: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """A bulk response of a store that writes conditionally: the successful
+    items by id, and the ids another writer changed first (409). Any other
+    refusal raises EngineError ("<refused>: <engine's reason>")."""
+    done: dict[str, dict[str, Any]] = {}
+    conflicts: list[str] = []
+    for item in response.get("items", []):
+        outcome = next(iter(item.values()))
+        status = outcome.get("status", 0)
+        if status == 409:
+            conflicts.append(outcome["_id"])
+        elif status >= 300:
+            error = outcome.get("error")
+            raise EngineError(f"{refused}: {error_reason(error)}", status=status,
+                              retryable=status == 429 or status >= 500, error_type=error_type(error))
+        else:
+            done[outcome["_id"]] = outcome
+    return done, conflicts

@@ -38,7 +38,6 @@ def make_article(n: int, *, title: str | None = None, body: str | None = None, *
         body=body if body is not None else f"Body of article {n}. " * 20,
         language="en",
         published_at=T0 - timedelta(hours=n),
-        date_source="page",
         fetched_at=T0,
         extracted_at=T0,
     )

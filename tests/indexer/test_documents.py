@@ -16,7 +16,6 @@ def _article() -> Article:
         body="نص المقال",
         language="ar",
         published_at=datetime(2024, 5, 1, 8, 30, tzinfo=timezone.utc),
-        date_source="page",
         fetched_at=datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc),
         extracted_at=datetime(2024, 5, 1, 9, 0, 1, tzinfo=timezone.utc),
     )

@@ -29,7 +29,7 @@ def test_template_covers_the_rollover_series_and_maps_fields_as_designed():
     mappings = body["template"]["mappings"]
     assert mappings["dynamic"] is False
     props = mappings["properties"]
-    for name in ("id", "url", "fetched_url", "source", "domain", "language", "date_source"):
+    for name in ("id", "url", "fetched_url", "source", "domain", "language", "classification", "cluster_id", "content_hash"):
         assert props[name] == {"type": "keyword"}
     assert props["published_at"] == {"type": "date", "ignore_malformed": True}
     assert {props[d]["type"] for d in ("fetched_at", "extracted_at", "indexed_at")} == {"date"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.evaluation import EvalReport, EvalSetError, check_metadata, evaluate_dir, score_page
+from ingest.evaluation import EvalReport, EvalSetError, PageContext, check_metadata, evaluate_dir, score_page
 
 BODY = [
     "أعلن المجلس البلدي عن خطة جديدة لتنظيم حركة السير في وسط المدينة.",
@@ -107,7 +107,8 @@ def test_evaluate_dir_scores_every_page_and_totals_them(tmp_path):
     _write_page(pages, "broken", BODY[1:])
     seen: dict[str, str] = {}
 
-    def fake_extract(body: bytes, url: str) -> dict:
+    def fake_extract(body: bytes, page: PageContext) -> dict:
+        url = page.url
         seen[url] = body.decode()
         if "news.example" in url:
             return {"text": "\n".join(BODY), "title": "t", "published_at": "2026-11-12T11:35:00Z", "language": "ar"}
@@ -136,9 +137,9 @@ def test_evaluate_dir_scores_every_page_and_totals_them(tmp_path):
 def test_a_page_without_expected_text_is_refused(tmp_path):
     (tmp_path / "orphan.html").write_text("<p>x</p>", "utf-8")
     with pytest.raises(EvalSetError, match="orphan.txt"):
-        evaluate_dir(tmp_path, lambda body, url: {})
+        evaluate_dir(tmp_path, lambda body, page: {})
 
 
 def test_a_folder_without_pages_is_refused(tmp_path):
     with pytest.raises(EvalSetError, match="no NAME.html"):
-        evaluate_dir(tmp_path, lambda body, url: {})
+        evaluate_dir(tmp_path, lambda body, page: {})

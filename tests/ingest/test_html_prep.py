@@ -118,3 +118,15 @@ def test_the_clock_times_of_a_live_blog_stay_as_lines_of_text():
 def test_a_page_with_one_timestamp_is_no_live_blog():
     tree = lxml_html.document_fromstring(LIVE.format(entries=ENTRY.format(t="11:05")))
     assert live_times_as_text(tree) == 0
+
+
+def test_a_kicker_above_the_headline_is_taken_out_and_returned_as_the_section():
+    from ingest.html_prep import take_kickers
+
+    tree = lxml_html.fromstring(
+        '<html><body><article><p class="kicker">بنوك</p><h1>البنك المركزي يثبت الفائدة</h1>'
+        '<span class="post-category">اقتصاد</span><p>قررت لجنة السياسة النقدية الإبقاء على الفائدة.</p>'
+        '<div class="rubric-list"><p>فقرة طويلة داخل حاوية تحمل اسما يشبه الاسم</p></div></article></body></html>')
+    assert take_kickers(tree) == ["بنوك", "اقتصاد"]
+    text = tree.text_content()
+    assert "بنوك" not in text and "قررت لجنة" in text and "فقرة طويلة" in text

@@ -374,7 +374,7 @@ def test_parse_date_value_reads_the_formats_sites_use(raw, expected, precision):
 def test_extract_article_takes_the_page_time_not_the_url_midnight():
     page = fetched_page(article_html(published="2024-03-05T14:35:00+03:00"), url="https://news.example/2024/03/05/talks.html")
     article = extract_article(page, min_chars=100)
-    assert (article.published_at, article.date_source) == (utc(2024, 3, 5, 11, 35), "page")
+    assert (article.published_at, article.origins["published_at"]) == (utc(2024, 3, 5, 11, 35), "meta")
 
 
 def test_extract_article_takes_the_feed_time_over_the_url_date():
@@ -382,10 +382,29 @@ def test_extract_article_takes_the_feed_time_over_the_url_date():
         article_html(published=None), url="https://news.example/2024/03/05/talks.html", hint_published_at=utc(2024, 3, 5, 6, 50)
     )
     article = extract_article(page, min_chars=100)
-    assert (article.published_at, article.date_source) == (utc(2024, 3, 5, 6, 50), "feed")
+    assert (article.published_at, article.origins["published_at"]) == (utc(2024, 3, 5, 6, 50), "feed")
 
 
 def test_extract_article_falls_back_to_the_url_date_as_a_page_date():
     page = fetched_page(article_html(published=None), url="https://news.example/2024/03/04/talks.html")
     article = extract_article(page, min_chars=100)
-    assert (article.published_at, article.date_source) == (utc(2024, 3, 4), "page")
+    assert (article.published_at, article.origins["published_at"]) == (utc(2024, 3, 4), "url")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("تاریخ انتشار: ۸ آذر ۱۴۰۵ - ۱۴:۳۰", (datetime(2026, 11, 29, 14, 30), "published")),
+        ("شنبه ۱ فروردین ۱۴۰۵", (datetime(2026, 3, 21), "published")),
+        ("آخرین به‌روزرسانی: ۱۲ دی ۱۴۰۴ ساعت ۰۹:۱۵", (datetime(2026, 1, 2, 9, 15), "modified")),
+        ("۲۵ عقرب ۱۴۰۵", (datetime(2026, 11, 16), "published")),  # Afghan month names
+    ],
+)
+def test_solar_hijri_dates_of_persian_pages_are_read_in_the_gregorian_calendar(text, expected):
+    ((parsed, kind),) = visible_dates(text)
+    assert (parsed.when, kind) == expected
+
+
+def test_a_persian_month_name_without_day_and_year_is_just_a_word():
+    # دی, تیر and مهر are everyday words ("December", "arrow", "kindness")
+    assert visible_dates("قیمت مهر 1405 تومان و تیر برق") == []

@@ -164,3 +164,77 @@ def test_an_unreachable_search_engine_does_not_stop_ingest(settings):
     articles = _read_all(down, down.topic_articles, Article)
     assert len(articles) == 6 and all(PROMO in a.body for a in articles)
     assert run_ingest(down, until_end=True).pages == 0, "the batch was committed"
+
+
+def _group_members(settings, group: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        described = admin.describe_groups([group]).get(group) or {}
+    finally:
+        admin.close()
+    return len(described.get("members") or []) if described.get("group_state") == "Stable" else 0
+
+
+def test_two_workers_at_once_put_a_republished_story_in_one_cluster_and_other_stories_in_their_own(settings):
+    import threading
+    import time
+
+    from deploy.cluster_corpus import DUPLICATE_OF, EXACT_DUPLICATE, TOPIC_STORIES, WIRE_STORY, pages
+    from ingest.identity import document_id
+
+    stop = threading.Event()
+    workers = [threading.Thread(target=run_ingest, args=(settings,), kwargs={"stop": stop}) for _ in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        deadline = time.monotonic() + 60
+        while _group_members(settings, settings.ingest_group_id) < 2:
+            assert time.monotonic() < deadline, "the two ingest workers never formed a group"
+            time.sleep(0.2)
+        corpus = pages()
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        # each copy of the wire story on its own partition: the two workers
+        # (one owns two partitions, the other one) decide at the same time
+        for i, p in enumerate(corpus):
+            page = fetched_page(p.html, url=p.url, content_type="text/html").model_copy(update={"source": p.source})
+            producer.send(settings.topic_pages, value=encode(page), partition=i % 3)
+        producer.flush()
+        producer.close()
+        articles = _read_until(settings, len(corpus))
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=60)
+    by_url = {a.fetched_url: a for a in articles}
+    story_of = {p.url: p.story for p in corpus}
+    name_of = {p.url: p.name for p in corpus}
+    clusters = {story: {by_url[url].cluster_id for url, s in story_of.items() if s == story} for story in set(story_of.values())}
+    assert len(clusters[WIRE_STORY]) == 1 and None not in clusters[WIRE_STORY]
+    assert all(len(clusters[s]) == 1 for s in TOPIC_STORIES)
+    assert len({next(iter(c)) for c in clusters.values()}) == 1 + len(TOPIC_STORIES)
+    # the cluster id is one of its members' ids (the first seen), and of the
+    # two pages with the same text the one seen second names the first
+    assert next(iter(clusters[WIRE_STORY])) in {a.id for a in articles if story_of[a.fetched_url] == WIRE_STORY}
+    copy = next(a for a in articles if name_of[a.fetched_url] == EXACT_DUPLICATE)
+    original = next(a for a in articles if name_of[a.fetched_url] == DUPLICATE_OF)
+    assert copy.content_hash == original.content_hash
+    assert {copy.duplicate_of, original.duplicate_of} in ({original.id, None}, {copy.id, None})
+    assert original.id == document_id(original.url)
+    assert all(a.duplicate_of is None for a in articles if a not in (copy, original))
+
+
+def _read_until(settings, expected: int, timeout_s: float = 90.0) -> list[Article]:
+    import time
+
+    consumer = KafkaConsumer(settings.topic_articles, bootstrap_servers=settings.kafka_bootstrap_servers,
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+    out: list[Article] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(out) < expected and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                out.extend(decode(r.value, Article) for r in records)
+    finally:
+        consumer.close()
+    assert len(out) == expected, f"{len(out)} articles of {expected}"
+    return out

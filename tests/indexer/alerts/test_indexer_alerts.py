@@ -139,3 +139,27 @@ def test_a_document_the_engine_cannot_percolate_costs_only_its_own_alerts(
     assert "immense" in percolate_letter.detail or "32766" in percolate_letter.detail
     alerts = sorted((a.rule, a.article_id) for _, a in read_keyed(settings, settings.topic_alerts, Alert, expected=2))
     assert alerts == [("baku", make_article(3).id), ("karabakh", good.id)]
+
+
+def test_a_story_republished_on_several_sites_alerts_once_per_rule(
+    opensearch_engine: SearchEngine, settings: Settings, rules: str
+) -> None:
+    body = "Envoys met in Baku to discuss Karabakh. " * 8
+    first = make_article(1, title="Talks on Karabakh", body=body)
+    copies = [first.model_copy(update={"cluster_id": first.id})] + [
+        make_article(n, title=f"Karabakh talks, copy {n}", body=body + f" Copy {n}.").model_copy(
+            update={"cluster_id": first.id})
+        for n in (2, 3)
+    ]
+    other = make_article(4, title="Karabakh border", body="A different story about Karabakh. " * 8)
+    publish_articles(settings, [*copies, other])
+    stats = run_indexer(settings, opensearch_engine, until_end=True)
+    assert stats.indexed == 4
+    messages = read_keyed(settings, settings.topic_alerts, Alert, expected=3)
+    karabakh = sorted(a.article_id for _, a in messages if a.rule == "karabakh")
+    # the copies share one alert id: the first copy's alert stands for the story
+    assert karabakh == sorted([first.id, other.id])
+    assert {a.id for _, a in messages if a.rule == "karabakh"} == {alert_id("karabakh", first.id), alert_id("karabakh", other.id)}
+    # every copy still carries the rule it matched, for dashboards
+    opensearch_engine.refresh(settings.articles_alias)
+    assert all("karabakh" in opensearch_engine.get(settings.articles_alias, a.id)["matched_rules"] for a in copies)

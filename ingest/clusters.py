@@ -1,0 +1,670 @@
+"""Story clusters: the same story published by several outlets gets one
+cluster id.
+
+Exact duplicates share ``content_hash`` (sha256 of the normalized body).
+Near-duplicates (a wire story republished with a new headline, an extra
+paragraph, reordered sentences, a few words changed) are found with MinHash:
+3-word shingles of each sentence of the normalized text, 128 permutations
+(``datasketch``), and LSH banding into 42 bands of 3 rows. A pair sharing a
+band is a candidate; it joins when the estimated Jaccard similarity reaches
+``settings.cluster_threshold`` (or the content hashes are equal).
+
+The banding is done here and the bands are stored in the search engine
+because datasketch's ``MinHashLSH`` keeps its buckets in process memory,
+Redis or Cassandra: the ingest workers already share the engine (see
+``ingest.boilerplate``), restart and scale out, so one document per article
+in ``settings.cluster_index`` (its band keys, its serialized MinHash, its
+order and its cluster) is the shared index, and a ``terms`` query on the band
+keys is the LSH lookup.
+
+Protocol (no coordinator; every field below is written once, first writer
+wins, by conditional writes, so every worker reads the same values):
+
+1. ``_mget`` the batch: an article already stored and decided keeps its
+   cluster (stable across re-ingest and re-extraction).
+2. The new articles are created (bulk, ``refresh=wait_for``): from then on
+   every search sees them.
+3. Only then the batch takes its place in the total order: one write to a
+   clock document returns the engine's ``_seq_no``, a counter the primary
+   shard increments for every write, and the articles get
+   ``order = that number, pos = their place in the batch``. Since the clock
+   is read after the articles became searchable, an article ordered after
+   another always finds it in step 4. (A timestamp from the worker's clock
+   would not give that: a worker whose write is slow, or whose clock is
+   behind, can put an earlier ``seen_at`` on an article the others have not
+   seen yet. ``seen_at`` is kept, for people.)
+4. One search finds every stored article sharing a band or the content hash
+   with the batch; each candidate is verified by estimated Jaccard. Members
+   found without an order (their worker is between steps 2 and 3) are polled
+   (realtime ``_mget``) until they have one.
+5. In order, each new article: no earlier matching member -> first seen,
+   ``cluster_id`` = its own id; otherwise it joins the cluster of its
+   earliest earlier matching member (``duplicate_of``: the earliest one with
+   the same content hash). A member still undecided is being decided by its
+   worker right now: the decisions made so far are written first (that
+   worker may be waiting for them), then it is polled.
+6. The decisions are written conditionally (``if_seq_no``); a write that
+   loses reads the winner's decision.
+
+Waiting is bounded (``WAIT_S`` for a batch). A worker that stalls longer
+does not block the others: a member without an order is ordered by the
+waiter (after its own batch), an undecided earlier member is decided by the
+waiter with the same rule, on its behalf; both are conditional writes, so
+the stalled worker finds them and adopts them. What remains:
+
+- The decision rule is applied in order, so "earliest matching member" is
+  exact only among articles the engine ordered; wall-clock time plays no
+  part, and clock skew between machines no longer splits clusters: it only
+  makes ``seen_at`` (informational) disagree with ``order``.
+- A worker stalled beyond ``WAIT_S`` that had already decided an article in
+  memory, used that decision for a later article of its batch, and then lost
+  the write to a waiter deciding on its behalf, can leave that later article
+  in a cluster of its own. Both apply the same rule to the same stored data,
+  so this needs the on-behalf decision to differ too (it only can past
+  ``MAX_DEPTH`` chained stalls).
+- Similarity is not transitive: A~B and B~C with A!~C puts C in A's cluster
+  through B. The cluster is "the story as it travelled", not a clique.
+- Articles whose text has no word are never clustered (their own cluster).
+- The clock document is one hot document: one write per batch per worker.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import struct
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from datasketch import LeanMinHash, MinHash
+
+from ingest.engines.client import VendorClient
+from ingest.engines.detect import open_configured_client
+from ingest.engines.errors import EngineError, bulk_outcomes
+from ingest.models import utcnow
+from ingest.settings import Settings
+from ingest.store_outage import StoreOutage
+
+log = structlog.get_logger(__name__)
+
+NUM_PERM = 128
+SEED = 1
+SCHEME = "affine32"
+SHINGLE_WORDS = 3
+# 42 bands of 3 rows (126 of the 128 permutations): a pair at Jaccard 0.5
+# becomes a candidate with probability 1 - (1 - 0.5^3)^42 = 0.996, at 0.4
+# 0.93; 32 bands of 4 rows would miss 13% of the pairs at 0.5. The cost is
+# more false candidates (0.29 at Jaccard 0.2), which verification drops.
+BANDS = 42
+ROWS = 3
+CLOCK_ID = "story-clusters-clock"
+# How long a batch waits, in all, for other workers' articles to be ordered
+# and decided before ordering / deciding them itself.
+WAIT_S = 5.0
+POLL_S = (0.02, 0.25)
+# Chained on-behalf decisions (a stalled worker's article whose own earlier
+# member is stalled too...) stop here: the last one is its own cluster.
+MAX_DEPTH = 3
+# terms per candidate query (index.max_terms_count is 65536)
+MAX_TERMS = 40_000
+PAGE_SIZE = 500
+# After a failure the store is left alone this long (those batches get no
+# cluster): a dead engine would otherwise cost every batch a timeout.
+RECONNECT_AFTER_S = 30.0
+
+_KEYWORD = {"type": "keyword"}
+INDEX_BODY: dict[str, Any] = {
+    "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+    "mappings": {
+        "dynamic": False,
+        "properties": {
+            "id": _KEYWORD,
+            "cluster_id": _KEYWORD,
+            "duplicate_of": _KEYWORD,
+            "content_hash": _KEYWORD,
+            "bands": _KEYWORD,
+            # datasketch's LeanMinHash serialization; read back, never searched
+            "minhash": {"type": "binary"},
+            "similarity": {"type": "float", "index": False},
+            "order": {"type": "long"},
+            "pos": {"type": "integer"},
+            "seen_at": {"type": "date", "format": "strict_date_optional_time||epoch_millis"},
+            "decided_at": {"type": "date"},
+            "url": {"type": "keyword", "ignore_above": 4096},
+            "source": _KEYWORD,
+        },
+    },
+}
+_SOURCE_FIELDS = ["id", "cluster_id", "duplicate_of", "content_hash", "bands", "minhash", "similarity", "order",
+                  "pos"]
+
+
+@dataclass(frozen=True)
+class ClusterInput:
+    id: str
+    url: str
+    source: str
+    # the body after ingest.arabic.normalize_arabic
+    text_norm: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ClusterAssignment:
+    # None only when the store was unreachable (degraded)
+    cluster_id: str | None
+    # the first-seen article with the same content hash
+    duplicate_of: str | None
+    first_seen: bool
+    # estimated Jaccard to the member joined (None when first or degraded)
+    similarity: float | None
+
+
+DEGRADED = ClusterAssignment(cluster_id=None, duplicate_of=None, first_seen=False, similarity=None)
+
+
+def content_hash(text_norm: str) -> str:
+    return hashlib.sha256(text_norm.encode("utf-8")).hexdigest()
+
+
+# A sentence ends at . ! ? ؟ … followed by a space or the end (so 21.25
+# stays one number) or at a line break.
+_SENTENCE_END = re.compile(r"[.!?؟…]+(?=\s|$)|\n")
+_WORD = re.compile(r"\w+")
+
+
+def shingles(text_norm: str) -> set[str]:
+    """3-word shingles taken inside each sentence, lowercased, punctuation
+    dropped. Shingles never span two sentences, so moving sentences or
+    paragraphs around changes nothing; a sentence shorter than 3 words is
+    one shingle."""
+    grams: set[str] = set()
+    for sentence in _SENTENCE_END.split(text_norm.casefold()):
+        words = _WORD.findall(sentence)
+        if len(words) <= SHINGLE_WORDS:
+            if words:
+                grams.add(" ".join(words))
+            continue
+        grams.update(" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+    return grams
+
+
+# Generating the permutations is the costly part of a MinHash: once.
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+
+def signature(text_norm: str) -> LeanMinHash | None:
+    """The MinHash of the text's shingles; None for a text without words."""
+    grams = shingles(text_norm)
+    if not grams:
+        return None
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=SCHEME)
+    minhash.update_batch([g.encode("utf-8") for g in sorted(grams)])
+    return LeanMinHash(minhash)
+
+
+def similarity(a: LeanMinHash, b: LeanMinHash) -> float:
+    """Estimated Jaccard similarity of the two shingle sets."""
+    return float(a.jaccard(b))
+
+
+def band_keys(sig: LeanMinHash) -> list[str]:
+    """One key per band: a short hash of the band number and its rows."""
+    values = [int(v) for v in sig.hashvalues]
+    keys: list[str] = []
+    for band in range(BANDS):
+        rows = values[band * ROWS : (band + 1) * ROWS]
+        packed = struct.pack(f"<H{ROWS}I", band, *rows)
+        keys.append(hashlib.blake2b(packed, digest_size=8).hexdigest())
+    return keys
+
+
+def encode_signature(sig: LeanMinHash) -> str:
+    buf = bytearray(sig.bytesize(byteorder="<"))
+    sig.serialize(buf, byteorder="<")
+    return base64.b64encode(bytes(buf)).decode("ascii")
+
+
+def decode_signature(data: str) -> LeanMinHash:
+    return LeanMinHash.deserialize(base64.b64decode(data), byteorder="<")
+
+
+@dataclass
+class _Doc:
+    """One article's document as this worker knows it."""
+
+    id: str
+    sig: LeanMinHash | None
+    bands: frozenset[str]
+    content_hash: str
+    order: int | None = None
+    pos: int = 0
+    cluster_id: str | None = None
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    seq_no: int | None = None
+    primary_term: int | None = None
+    # decided here, not written yet
+    dirty: bool = False
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        assert self.order is not None
+        return (self.order, self.pos, self.id)
+
+    @classmethod
+    def from_stored(cls, id: str, source: dict[str, Any], seq_no: int | None, primary_term: int | None) -> _Doc:
+        minhash = source.get("minhash")
+        return cls(
+            id=id,
+            sig=decode_signature(minhash) if minhash else None,
+            bands=frozenset(source.get("bands") or ()),
+            content_hash=source.get("content_hash") or "",
+            order=source.get("order"),
+            pos=int(source.get("pos") or 0),
+            cluster_id=source.get("cluster_id"),
+            duplicate_of=source.get("duplicate_of"),
+            similarity=source.get("similarity"),
+            seq_no=seq_no,
+            primary_term=primary_term,
+        )
+
+    def adopt(self, stored: _Doc) -> None:
+        """Take what the store holds (another writer won)."""
+        self.order, self.pos = stored.order, stored.pos
+        self.cluster_id, self.duplicate_of, self.similarity = stored.cluster_id, stored.duplicate_of, stored.similarity
+        self.seq_no, self.primary_term = stored.seq_no, stored.primary_term
+        self.dirty = False
+
+    def assignment(self) -> ClusterAssignment:
+        return ClusterAssignment(
+            cluster_id=self.cluster_id,
+            duplicate_of=self.duplicate_of,
+            first_seen=self.cluster_id == self.id,
+            similarity=self.similarity,
+        )
+
+
+@dataclass(frozen=True)
+class _Match:
+    doc: _Doc
+    similarity: float
+    same_text: bool
+
+
+def _bulk_errors(response: dict[str, Any], what: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The successful items by id and the ids another writer got first
+    (409); any other refusal is an EngineError."""
+    return bulk_outcomes(response, f"story cluster store refused {what}")
+
+
+class ClusterStore:
+    """The protocol of the module docstring on one client; raises
+    EngineError (``StoryClusters`` turns that into degraded answers)."""
+
+    wait_s = WAIT_S
+
+    def __init__(self, client: VendorClient, settings: Settings) -> None:
+        self.client = client
+        self.index = settings.cluster_index
+        self.threshold = settings.cluster_threshold
+        self._wait_until: float | None = None
+
+    def ensure(self) -> None:
+        """Create the index if missing (idempotent; racing creators are fine)."""
+        self.client.ensure_plain_index(self.index, INDEX_BODY)
+
+    # -- reading -------------------------------------------------------
+
+    def _read(self, ids: Iterable[str]) -> dict[str, _Doc]:
+        """Realtime ``_mget``: sees writes no refresh has published yet."""
+        found: dict[str, _Doc] = {}
+        for entry in self.client.mget_raw(self.index, list(dict.fromkeys(ids))):
+            if entry.get("found"):
+                found[entry["_id"]] = _Doc.from_stored(entry["_id"], entry.get("_source") or {},
+                                                       entry.get("_seq_no"), entry.get("_primary_term"))
+        return found
+
+    def _candidates(self, docs: Sequence[_Doc]) -> dict[str, _Doc]:
+        """Every stored article sharing a band or a content hash with
+        ``docs`` (paged by id, so none is missed however many match)."""
+        found: dict[str, _Doc] = {}
+        group: list[_Doc] = []
+        terms = 0
+        for doc in [d for d in docs if d.sig is not None]:
+            if group and terms + len(doc.bands) + 1 > MAX_TERMS:
+                self._search_group(group, found)
+                group, terms = [], 0
+            group.append(doc)
+            terms += len(doc.bands) + 1
+        if group:
+            self._search_group(group, found)
+        return found
+
+    def _search_group(self, docs: Sequence[_Doc], found: dict[str, _Doc]) -> None:
+        bands = sorted({b for d in docs for b in d.bands})
+        hashes = sorted({d.content_hash for d in docs})
+        body: dict[str, Any] = {
+            "size": PAGE_SIZE,
+            "track_total_hits": False,
+            "seq_no_primary_term": True,
+            "_source": _SOURCE_FIELDS,
+            "sort": [{"id": "asc"}],
+            "query": {"bool": {"should": [{"terms": {"bands": bands}}, {"terms": {"content_hash": hashes}}],
+                               "minimum_should_match": 1}},
+        }
+        while True:
+            hits = self.client.search_raw(self.index, body)["hits"]["hits"]
+            for hit in hits:
+                found[hit["_id"]] = _Doc.from_stored(hit["_id"], hit.get("_source") or {},
+                                                     hit.get("_seq_no"), hit.get("_primary_term"))
+            if len(hits) < PAGE_SIZE:
+                return
+            body["search_after"] = hits[-1]["sort"]
+
+    # -- writing -------------------------------------------------------
+
+    def _clock(self) -> int:
+        """A number larger than every number handed out before this call
+        (the primary shard's sequence number for a write)."""
+        return int(self.client.index_raw(self.index, CLOCK_ID, {"clock": True})["_seq_no"])
+
+    def _create(self, items: Sequence[tuple[ClusterInput, _Doc]]) -> list[str]:
+        """Write the new articles, searchable on return; the ids another
+        worker created first (the same article in two batches)."""
+        if not items:
+            return []
+        seen_at = utcnow().isoformat(timespec="milliseconds")
+        ops: list[dict[str, Any]] = []
+        for item, doc in items:
+            ops.append({"create": {"_index": self.index, "_id": doc.id}})
+            ops.append({
+                "id": doc.id, "url": item.url, "source": item.source, "content_hash": doc.content_hash,
+                "bands": sorted(doc.bands), "minhash": encode_signature(doc.sig) if doc.sig is not None else None,
+                "seen_at": seen_at,
+            })
+        done, conflicts = _bulk_errors(self.client.bulk_raw(ops, refresh="wait_for"), "a new article")
+        for item, doc in items:
+            if doc.id in done:
+                doc.seq_no, doc.primary_term = done[doc.id]["_seq_no"], done[doc.id]["_primary_term"]
+        return conflicts
+
+    def _stamp(self, docs: Sequence[_Doc], *, refresh_first: bool) -> None:
+        """Give ``docs`` their place in the order (after everything ordered
+        so far); a document someone else ordered first keeps that order."""
+        if not docs:
+            return
+        if refresh_first:
+            # a document we did not create with wait_for may not be
+            # searchable yet; the order must come after it is
+            self.client.refresh_index(self.index)
+        clock = self._clock()
+        ops: list[dict[str, Any]] = []
+        for pos, doc in enumerate(docs):
+            ops.append({"update": {"_index": self.index, "_id": doc.id, "if_seq_no": doc.seq_no,
+                                   "if_primary_term": doc.primary_term}})
+            ops.append({"doc": {"order": clock, "pos": pos}})
+        done, conflicts = _bulk_errors(self.client.bulk_raw(ops), "an order")
+        for pos, doc in enumerate(docs):
+            if doc.id in done:
+                doc.order, doc.pos = clock, pos
+                doc.seq_no, doc.primary_term = done[doc.id]["_seq_no"], done[doc.id]["_primary_term"]
+        if conflicts:
+            fresh = self._read(conflicts)
+            for doc in docs:
+                if doc.id in fresh:
+                    doc.adopt(fresh[doc.id])
+
+    def _flush(self, docs: Iterable[_Doc]) -> None:
+        """Write the decisions not written yet, each only if the document is
+        unchanged since read; a lost write adopts the stored decision."""
+        pending = [d for d in docs if d.dirty]
+        for _attempt in range(3):
+            if not pending:
+                return
+            ops: list[dict[str, Any]] = []
+            decided_at = utcnow().isoformat(timespec="milliseconds")
+            for doc in pending:
+                ops.append({"update": {"_index": self.index, "_id": doc.id, "if_seq_no": doc.seq_no,
+                                       "if_primary_term": doc.primary_term}})
+                ops.append({"doc": {"cluster_id": doc.cluster_id, "duplicate_of": doc.duplicate_of,
+                                    "similarity": doc.similarity, "decided_at": decided_at}})
+            done, conflicts = _bulk_errors(self.client.bulk_raw(ops), "a decision")
+            for doc in pending:
+                if doc.id in done:
+                    doc.seq_no, doc.primary_term = done[doc.id]["_seq_no"], done[doc.id]["_primary_term"]
+                    doc.dirty = False
+            if not conflicts:
+                return
+            fresh = self._read(conflicts)
+            retry: list[_Doc] = []
+            for doc in pending:
+                stored = fresh.get(doc.id)
+                if not doc.dirty or stored is None:
+                    continue
+                if stored.cluster_id is not None:
+                    if stored.cluster_id != doc.cluster_id:
+                        log.info("story_cluster_decided_elsewhere", article=doc.id, ours=doc.cluster_id,
+                                 stored=stored.cluster_id)
+                    doc.adopt(stored)
+                else:
+                    # changed but still undecided: write again on the new version
+                    doc.seq_no, doc.primary_term = stored.seq_no, stored.primary_term
+                    retry.append(doc)
+            pending = retry
+        if pending:
+            raise EngineError(f"story cluster decisions kept conflicting: {[d.id for d in pending]}",
+                              status=409, retryable=True)
+
+    # -- waiting -------------------------------------------------------
+
+    def _time_left(self) -> float:
+        if self._wait_until is None:
+            self._wait_until = time.monotonic() + self.wait_s
+        return self._wait_until - time.monotonic()
+
+    def _poll(self, docs: Sequence[_Doc], done: Callable[[_Doc], bool]) -> tuple[list[_Doc], set[str]]:
+        """Re-read ``docs`` until ``done`` holds for each or the batch's
+        waiting time is spent: the ones still not done, and the ids of those
+        that disappeared (deleted meanwhile)."""
+        waiting = list(docs)
+        gone: set[str] = set()
+        delay = POLL_S[0]
+        while waiting:
+            fresh = self._read(d.id for d in waiting)
+            still: list[_Doc] = []
+            for doc in waiting:
+                stored = fresh.get(doc.id)
+                if stored is None:
+                    gone.add(doc.id)
+                    continue
+                doc.adopt(stored)
+                if not done(doc):
+                    still.append(doc)
+            waiting = still
+            left = self._time_left()
+            if not waiting or left <= 0:
+                break
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, POLL_S[1])
+        return waiting, gone
+
+    # -- deciding ------------------------------------------------------
+
+    def _matches(self, doc: _Doc, by_band: dict[str, set[str]], by_hash: dict[str, set[str]],
+                 known: dict[str, _Doc]) -> list[_Match]:
+        if doc.sig is None:
+            return []
+        ids = set(by_hash.get(doc.content_hash, ()))
+        for band in doc.bands:
+            ids |= by_band.get(band, set())
+        ids.discard(doc.id)
+        matches: list[_Match] = []
+        for other_id in sorted(ids):
+            other = known[other_id]
+            if other.sig is None:
+                continue
+            if other.content_hash == doc.content_hash:
+                matches.append(_Match(other, 1.0, True))
+                continue
+            sim = similarity(doc.sig, other.sig)
+            if sim >= self.threshold:
+                matches.append(_Match(other, sim, False))
+        return matches
+
+    def _decide(self, docs: Sequence[_Doc], depth: int = 0) -> None:
+        """Decide ``docs`` (ordered, undecided) and write the decisions."""
+        if not docs:
+            return
+        known: dict[str, _Doc] = {d.id: d for d in docs}
+        for cid, cand in self._candidates(docs).items():
+            known.setdefault(cid, cand)
+        by_band: dict[str, set[str]] = {}
+        by_hash: dict[str, set[str]] = {}
+        for other in known.values():
+            if other.sig is None:
+                continue
+            by_hash.setdefault(other.content_hash, set()).add(other.id)
+            for band in other.bands:
+                by_band.setdefault(band, set()).add(other.id)
+        matches = {d.id: self._matches(d, by_band, by_hash, known) for d in docs}
+
+        unordered = list({m.doc.id: m.doc for ms in matches.values() for m in ms if m.doc.order is None}.values())
+        gone: set[str] = set()
+        if unordered:
+            stalled, gone = self._poll(unordered, lambda d: d.order is not None)
+            if stalled:
+                log.warning("story_cluster_order_timeout", articles=[d.id for d in stalled],
+                            effect="ordered by this worker, after its own batch")
+                # found by a search, so searchable: no refresh needed
+                self._stamp(stalled, refresh_first=False)
+            gone |= {d.id for d in unordered if d.order is None}
+
+        batch = {d.id for d in docs}
+        decided: list[_Doc] = []
+        for doc in sorted(docs, key=lambda d: d.key):
+            earlier = [m for m in matches[doc.id] if m.doc.id not in gone and m.doc.key < doc.key]
+            if not earlier:
+                doc.cluster_id, doc.duplicate_of, doc.similarity = doc.id, None, None
+            else:
+                target = min(earlier, key=lambda m: m.doc.key)
+                same = [m for m in earlier if m.same_text]
+                doc.duplicate_of = min(same, key=lambda m: m.doc.key).doc.id if same else None
+                doc.similarity = round(target.similarity, 4)
+                if target.doc.cluster_id is None and target.doc.id not in batch:
+                    # its worker may be waiting for our earlier decisions
+                    self._flush(decided)
+                    self._await_decision(target.doc, depth)
+                doc.cluster_id = target.doc.cluster_id
+            doc.dirty = True
+            decided.append(doc)
+        self._flush(decided)
+
+    def _await_decision(self, target: _Doc, depth: int) -> None:
+        stalled, gone = self._poll([target], lambda d: d.cluster_id is not None)
+        if gone:
+            # deleted meanwhile (an operator cleaning up): its id still names
+            # the story for the articles joining it
+            target.cluster_id = target.id
+            return
+        if not stalled:
+            return
+        log.warning("story_cluster_decision_timeout", article=target.id, depth=depth,
+                    effect="decided by this worker on its behalf")
+        if depth + 1 >= MAX_DEPTH:
+            target.cluster_id, target.duplicate_of, target.similarity = target.id, None, None
+            target.dirty = True
+            self._flush([target])
+        else:
+            self._decide([target], depth + 1)
+
+    # -- the batch -----------------------------------------------------
+
+    def assign(self, items: Sequence[ClusterInput]) -> list[ClusterAssignment]:
+        self._wait_until = None
+        unique: dict[str, ClusterInput] = {}
+        for item in items:
+            unique.setdefault(item.id, item)
+        stored = self._read(unique)
+        docs: dict[str, _Doc] = {}
+        new: list[tuple[ClusterInput, _Doc]] = []
+        for item in unique.values():
+            doc = stored.get(item.id)
+            if doc is None:
+                sig = signature(item.text_norm)
+                # an unset hash ("" is Article's default) would make every such article a duplicate
+                doc = _Doc(id=item.id, sig=sig, bands=frozenset(band_keys(sig)) if sig is not None else frozenset(),
+                           content_hash=item.content_hash or content_hash(item.text_norm))
+                new.append((item, doc))
+            docs[item.id] = doc
+
+        conflicts = self._create(new)
+        # created by another worker meanwhile: what the store holds wins
+        foreign = set(conflicts)
+        if conflicts:
+            fresh = self._read(conflicts)
+            for cid in conflicts:
+                if cid in fresh:
+                    docs[cid] = fresh[cid]
+        undecided = [d for d in docs.values() if d.cluster_id is None]
+        unordered = [d for d in undecided if d.order is None]
+        mine = {doc.id for _, doc in new} - foreign
+        self._stamp(unordered, refresh_first=any(d.id not in mine for d in unordered))
+        self._decide([d for d in undecided if d.cluster_id is None and d.order is not None])
+        assignments = [docs[item.id].assignment() for item in items]
+        log.debug("story_clusters_assigned", articles=len(unique), new=len(new),
+                  first_seen=sum(1 for d in docs.values() if d.cluster_id == d.id))
+        return assignments
+
+
+class StoryClusters:
+    """The ingest worker's view of the store. The engine being unreachable
+    never stops ingest: the batch's articles then get no cluster
+    (``cluster_id`` None), with one warning per outage.
+
+    ``close()`` closes the client only if this object opened it (a client
+    passed in belongs to the caller)."""
+
+    def __init__(self, settings: Settings, client: VendorClient | None = None) -> None:
+        self.settings = settings
+        self._client = client
+        self._owns_client = client is None
+        self._store: ClusterStore | None = None
+        self._outage = StoreOutage("story_cluster_store", settings.cluster_index,
+                                   "articles are published without a story cluster")
+
+    def _ready_store(self) -> ClusterStore | None:
+        if self._outage.paused:
+            return None
+        if self._store is not None:
+            return self._store
+        if self._client is None:
+            self._client = open_configured_client(self.settings)
+        store = ClusterStore(self._client, self.settings)
+        store.ensure()
+        self._store = store
+        return store
+
+    def assign(self, items: Sequence[ClusterInput]) -> list[ClusterAssignment]:
+        """One assignment per item, in order."""
+        if not items:
+            return []
+        try:
+            store = self._ready_store()
+            if store is None:
+                return [DEGRADED] * len(items)
+            assignments = store.assign(items)
+        except EngineError as exc:
+            self._outage.failed(exc, RECONNECT_AFTER_S)
+            return [DEGRADED] * len(items)
+        self._outage.recovered()
+        return assignments
+
+    def close(self) -> None:
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
+        self._store = None
