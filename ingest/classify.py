@@ -12,6 +12,12 @@ headlines, captions only, a few words under a player, a teaser under a
 paywall). A missed listing costs an indexed list of headlines; a missed
 article costs news nobody will see, so every threshold leans towards
 "article".
+
+Every page is classified, so an ordinary article must cost little (a few
+tenths of a millisecond): each rule first reads the cheap evidence its verdict
+cannot do without (the page's own type, URL, flags, names of boxes) and only
+then the costly kind (every link and its card, the shown text of the body).
+Each such shortcut says why the rule could not have fired without it.
 """
 from __future__ import annotations
 
@@ -436,6 +442,8 @@ def _card_of(anchor: lxml_html.HtmlElement, link_text: str, others: set[lxml_htm
 
 @dataclass(frozen=True)
 class HeadlineAnchor:
+    """A link that reads like a headline, before its card is looked for."""
+
     element: lxml_html.HtmlElement
     href: str
     text: str

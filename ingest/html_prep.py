@@ -137,6 +137,28 @@ _WORD_SPLIT = re.compile(r"[\s_-]+")
 _AD_MAX_CHARS = 400
 
 
+class _Named:
+    """Elements of some tags whose class or id contains one of a few
+    fragments, in document order: a cheap first cut (a regex over the two
+    attributes) before the exact test of each candidate."""
+
+    def __init__(self, tags: tuple[str, ...], fragments: tuple[str, ...]) -> None:
+        self.tags = tags
+        self.pattern = re.compile("|".join(re.escape(f) for f in fragments), re.IGNORECASE)
+
+    def __call__(self, tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+        search = self.pattern.search
+        found = []
+        for el in tree.iter(self.tags):
+            cls, ident = el.get("class"), el.get("id")
+            if (cls and search(cls)) or (ident and search(ident)):
+                found.append(el)
+        return found
+
+
+_AD_CANDIDATES = _Named(("div", "aside", "section", "span", "p", "ins"), ("ad", "sponsor", "promo", "banner", "dfp"))
+
+
 def _is_ad_block(element: lxml_html.HtmlElement) -> bool:
     names = f"{element.get('class', '')} {element.get('id', '')}".lower()
     if not names.strip() or not (set(_WORD_SPLIT.split(names)) & _AD_WORDS):
@@ -147,7 +169,7 @@ def _is_ad_block(element: lxml_html.HtmlElement) -> bool:
 def remove_ad_blocks(tree: lxml_html.HtmlElement) -> int:
     """Drop advertisement blocks (their label and their sales sentence):
     trafilatura keeps an ad's text when it sits among the article's blocks."""
-    ads = [el for el in tree.iter("div", "aside", "section", "span", "p", "ins") if _is_ad_block(el)]
+    ads = [el for el in _AD_CANDIDATES(tree) if _is_ad_block(el)]
     chosen = set(ads)
     # an ad inside an ad goes with the outer one
     outermost = [ad for ad in ads if not any(parent in chosen for parent in ad.iterancestors())]
@@ -165,6 +187,12 @@ _KICKER_CLASSES = {"section-name", "section-label", "category-name", "category-l
 _KICKER_MAX_WORDS = 4
 
 
+_KICKER_CANDIDATES = _Named(
+    ("p", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "strong"),
+    ("kicker", "eyebrow", "overline", "supertitle", "surtitle", "rubric", "section", "categor", "cat-label"),
+)
+
+
 def _is_kicker(element: lxml_html.HtmlElement) -> bool:
     names = f"{element.get('class', '')} {element.get('id', '')}".lower()
     if not names.strip():
@@ -180,7 +208,7 @@ def _is_kicker(element: lxml_html.HtmlElement) -> bool:
 def take_kickers(tree: lxml_html.HtmlElement) -> list[str]:
     """Remove the section labels above headlines and return their texts
     (the page's section, when its metadata names none)."""
-    kickers = [el for el in tree.iter("p", "div", "span", "a", "h2", "h3", "h4", "h5", "h6", "strong") if _is_kicker(el)]
+    kickers = [el for el in _KICKER_CANDIDATES(tree) if _is_kicker(el)]
     chosen = set(kickers)
     texts = []
     for el in kickers:

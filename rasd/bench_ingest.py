@@ -23,6 +23,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from deploy.stack import manager
 from ingest.kafka_io import encode, ensure_topics
 from ingest.models import FetchedPage, compress, utcnow
 from ingest.settings import Settings
@@ -117,7 +118,10 @@ def _ingest_run(base: Settings, messages: list[bytes], workers: int) -> dict[str
 
 
 def run_benchmark(generated: int = 2000) -> str:
-    base = Settings()
+    print("starting the local stack ...", flush=True)
+    settings = Settings()
+    endpoints = manager.up(settings, ("kafka", "opensearch"))
+    base = settings.model_copy(update={"kafka_bootstrap_servers": endpoints["kafka"], "search_url": endpoints["opensearch"]})
     eval_copies = [
         (body, type(page)(page.url + f"?copy={i}", page.source, page.fetched_at))
         for i in range(EVAL_COPIES) for body, page in eval_pages()

@@ -8,6 +8,8 @@ a false "not an article" loses news."""
 from __future__ import annotations
 
 import json
+import random
+import re
 import time
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from deploy.demo_site.content import load_articles, load_furniture, load_private
 from deploy.demo_site.render import SiteView, render_article_page, render_home, render_section
 from deploy.universe.fixtures import fixture_sites, huge_page, pdf_document
 from deploy.universe.sites import Request
+import ingest.classify as classify
+from deploy.universe.generate import generated_sites
 from ingest.classify import PageVerdict, binary_kind, classify_page, too_large_verdict
 from ingest.decoding import decode_page
 from ingest.furniture import headline_of, strip_furniture
@@ -192,6 +196,27 @@ def test_teaser_without_structured_data_is_recognised_by_its_subscription_box() 
     assert_verdict(verdict, "not_article", "paywalled_teaser")
 
 
+def _teaser_without_structured_data() -> str:
+    html = bad_page("ar-paywalled-teaser.html")
+    return html.replace(html[html.index('<script type="application/ld+json">'):html.index("</script>") + 9], "")
+
+
+def test_subscription_box_named_only_by_its_id_in_any_case_is_found() -> None:
+    html = _teaser_without_structured_data().replace('class="paywall" id="piano-offer"', 'class="offer-box" id="offer"')
+    html = html.replace("paywall__", "offer__").replace('<div class="offer__box">', '<div class="offer__box" id="Premium-Wall">')
+    verdict = classify_html(html, "https://aliqtisadi.example/analysis/2026/11/12/gulf-swf-africa")
+    assert_verdict(verdict, "not_article", "paywalled_teaser")
+
+
+def test_call_to_subscribe_without_a_box_or_a_flag_is_not_a_paywall() -> None:
+    # a phrase alone is one sign, and a rule needs two (the phrase search is skipped then)
+    html = _teaser_without_structured_data().replace('class="paywall" id="piano-offer"', 'class="offer-box" id="offer"')
+    html = html.replace("paywall__", "offer__")
+    assert "اشترك لمتابعة القراءة" in html
+    verdict = classify_html(html, "https://aliqtisadi.example/analysis/2026/11/12/gulf-swf-africa")
+    assert_verdict(verdict, "article", "article")
+
+
 def test_gate_hidden_from_a_reader_of_the_full_article_does_not_make_it_a_teaser() -> None:
     # Sites render the subscription box for everyone and show it by script
     # to readers over their quota; the crawler's copy has the whole story.
@@ -288,6 +313,59 @@ def test_universe_pdf_and_huge_page_are_sniffed_right() -> None:
     assert binary_kind(huge_page()) is None  # huge, but HTML: the size limit deals with it
 
 
+def _reference_signature_kind(head: bytes, *, loose: bool = False) -> str | None:
+    """The signature table read one entry at a time (what the compiled matcher must agree with)."""
+    for offset, signature, kind in classify._SIGNATURES:
+        if loose and not any(0x20 < b < 0x80 for b in signature[:4]):
+            continue
+        window = head[offset:offset + len(signature)]
+        if len(window) < len(signature):
+            continue
+        if loose and not all(s >= 0x80 or s == w for s, w in zip(signature, window)):
+            continue
+        if not loose and window != signature:
+            continue
+        if kind == "bzip2" and head[4:10] != b"1AY&SY":
+            continue
+        return kind
+    return None
+
+
+def test_signature_matcher_agrees_with_the_signature_table() -> None:
+    rng = random.Random(11)
+    heads = [b"", b"BZh91AY&SY", b"BZh is a word", b"\x00\x00\x01\x00", b"RIFF\x00\x00\x00\x00WEBP"]
+    for offset, signature, _ in classify._SIGNATURES:
+        for _ in range(30):
+            head = bytearray(rng.getrandbits(8) for _ in range(offset + len(signature) + 8))
+            head[offset:offset + len(signature)] = signature
+            if rng.random() < 0.5:
+                head[rng.randrange(len(head))] = rng.getrandbits(8)
+            heads.append(bytes(head[:rng.choice([len(head), offset + len(signature), offset + len(signature) - 1])]))
+    for head in heads:
+        assert classify._signature_kind(head) == _reference_signature_kind(head), head
+        assert classify._signature_kind(head, loose=True) == _reference_signature_kind(head, loose=True), head
+
+
+def test_decoded_body_is_sniffed_by_its_head_only() -> None:
+    url = "https://alwatan-alyawm.example/files/report"
+    # a PNG decoded as UTF-8: its non-ASCII bytes became replacement characters
+    png = "\ufffdPNG\r\n\x1a\n\x00\x00\x00\rIHDR" + "\ufffd\x00\x01" * 400
+    assert_verdict(classify_page(None, png, url, "", min_chars=MIN_CHARS), "failed", "binary")
+    junk = "\x00\x01\x02\ufffd" * 300
+    assert_verdict(classify_page(None, junk, url, "", min_chars=MIN_CHARS), "failed", "binary")
+    # past the first KB, junk says nothing: broken bytes late in a page are the page's own problem
+    text = "<html><body><p>" + "خبر " * 300 + "</p>" + junk + "</body></html>"
+    assert classify_page(None, text, url, "", min_chars=MIN_CHARS).kind != "binary"
+
+
+def test_word_count_counts_the_tokens_with_a_letter() -> None:
+    letters = re.compile(r"[^\W\d_]")
+    samples = ["", "   ", "2026 - 12", "خبر عاجل", "الـ 12 مليون", "x² ١٢٣ _ __a", "a\u00a0b\u2028c", "سلام\u200cعليكم",
+               "(قال)، «نعم»", "Ⅻ ² ³", "\u064b\u0652", "word, word. 3.5% $4"]
+    for text in samples:
+        assert classify._words(text) == sum(1 for token in text.split() if letters.search(token)), text
+
+
 def test_too_large_verdict_states_size_and_limit() -> None:
     verdict = too_large_verdict(12_400_000, 5_000_000)
     assert (verdict.classification, verdict.kind) == ("too_large", "too_large")
@@ -338,6 +416,26 @@ def test_fixture_universe_article_pages_are_articles_and_homepages_are_not() -> 
 
 
 # --- cost ----------------------------------------------------------------------------
+
+def test_an_ordinary_article_is_classified_without_the_costly_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A story that says it is one, under a story's URL, with no paywall flag or
+    # box: no rule can call it anything else, so the page's links, their
+    # cards and its shown text are never read (they cost more than the rest).
+    site = generated_sites(hosts=1, articles=20)[0]
+    site.base_url = "http://127.0.0.101"
+    pages = []
+    for article in site.articles:
+        html = decode_page(site.article_response(article).body, "text/html").text
+        pages.append((html, site.url(article.path), *extracted_text(html, site.url(article.path))))
+
+    def costly(*args: object, **kwargs: object) -> None:
+        raise AssertionError("costly evidence read for an ordinary article")
+
+    for name in ("headline_anchors", "headline_links", "text_lengths", "_shown_text", "_card_of"):
+        monkeypatch.setattr(classify, name, costly)
+    for html, url, tree, text in pages:
+        assert_verdict(classify_page(tree, html, url, text, min_chars=MIN_CHARS), "article", "article")
+
 
 def test_a_huge_listing_is_classified_in_well_under_a_second() -> None:
     cards = "".join(

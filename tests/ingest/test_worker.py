@@ -238,3 +238,57 @@ def _read_until(settings, expected: int, timeout_s: float = 90.0) -> list[Articl
         consumer.close()
     assert len(out) == expected, f"{len(out)} articles of {expected}"
     return out
+
+
+BAD_PAGES = __import__("pathlib").Path(__file__).parent / "bad_pages"
+
+# page -> (dead-letter reason, class in the extraction log); the article
+# pages among them (a paywall flag over the full text, galleries and videos
+# inside a story, broken markup) must come out as articles
+BAD_INPUT = {
+    "ar-tag-page-elections.html": ("not_article", "not_article"),
+    "ar-section-index-politics.html": ("not_article", "not_article"),
+    "ar-photo-gallery-album.html": ("not_article", "not_article"),
+    "ar-video-page.html": ("not_article", "not_article"),
+    "ar-paywalled-teaser.html": ("not_article", "not_article"),
+    "ar-nextjs-shell.html": ("empty_extraction", "empty"),
+    "ar-cookie-banner-only.html": ("empty_extraction", "empty"),
+    "png-served-as-html.html": ("not_html", "not_article"),
+    "pdf-served-as-html.html": ("not_html", "not_article"),
+    "ar-paywall-flag-full-article.html": (None, "article"),
+    "ar-article-with-gallery-and-video.html": (None, "article"),
+    "ar-broken-html-article.html": (None, "article"),
+}
+
+
+def test_each_kind_of_bad_page_is_dead_lettered_with_its_class_and_only_articles_go_on(settings):
+    from ingest.engines.detect import open_configured_client
+
+    urls = {name: f"https://bad.example/{name.removesuffix('.html')}" for name in BAD_INPUT}
+    pages = [fetched_page((BAD_PAGES / name).read_bytes(), url=urls[name], content_type="text/html")
+             for name in BAD_INPUT]
+    huge = fetched_page(article_html(PARAGRAPHS * 40), url="https://bad.example/huge")
+    small = settings.model_copy(update={"crawl_max_page_bytes": 20_000})
+    _produce(small, [encode(p) for p in [*pages, huge]])
+
+    stats = run_ingest(small, until_end=True)
+
+    assert stats.pages == len(BAD_INPUT) + 1
+    letters = {d.url: d for d in _read_all(settings, settings.topic_dead_letters, DeadLetter)}
+    articles = {a.fetched_url for a in _read_all(settings, settings.topic_articles, Article)}
+    for name, (reason, _class) in BAD_INPUT.items():
+        if reason is None:
+            assert urls[name] in articles, name
+        else:
+            assert letters[urls[name]].reason == reason, (name, letters[urls[name]].detail)
+            assert letters[urls[name]].detail
+    assert letters["https://bad.example/huge"].reason == "too_large"
+    # every page, article or not, is counted per source for `rasd sources health`
+    client = open_configured_client(settings)
+    try:
+        client.refresh_index(settings.extraction_log_index)
+        hits = client.search_raw(settings.extraction_log_index, {"size": 100})["hits"]["hits"]
+    finally:
+        client.close()
+    classes = {h["_source"]["url"]: h["_source"]["classification"] for h in hits}
+    assert classes == {**{urls[n]: c for n, (_r, c) in BAD_INPUT.items()}, "https://bad.example/huge": "too_large"}
