@@ -22,7 +22,7 @@ wins, by conditional writes, so every worker reads the same values):
 
 1. ``_mget`` the batch: an article already stored and decided keeps its
    cluster (stable across re-ingest and re-extraction).
-2. The new articles are created (bulk, ``refresh=wait_for``): from then on
+2. The new articles are created (bulk, ``refresh=true``): from then on
    every search sees them.
 3. Only then the batch takes its place in the total order: one write to a
    clock document returns the engine's ``_seq_no``, a counter the primary
@@ -78,6 +78,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import structlog
 from datasketch import LeanMinHash, MinHash
 
@@ -209,6 +210,11 @@ def signature(text_norm: str) -> LeanMinHash | None:
 def similarity(a: LeanMinHash, b: LeanMinHash) -> float:
     """Estimated Jaccard similarity of the two shingle sets."""
     return float(a.jaccard(b))
+
+
+def similarities(sig: LeanMinHash, others: Sequence[LeanMinHash]) -> np.ndarray:
+    """``similarity(sig, o)`` for every ``o`` of ``others``, in one go."""
+    return (np.vstack([o.hashvalues for o in others]) == sig.hashvalues).mean(axis=1)
 
 
 def band_keys(sig: LeanMinHash) -> list[str]:
@@ -386,7 +392,9 @@ class ClusterStore:
                 "bands": sorted(doc.bands), "minhash": encode_signature(doc.sig) if doc.sig is not None else None,
                 "seen_at": seen_at,
             })
-        done, conflicts = _bulk_errors(self.client.bulk_raw(ops, refresh="wait_for"), "a new article")
+        # refresh=true: searchable on return, without waiting up to a refresh
+        # interval (wait_for) on every batch
+        done, conflicts = _bulk_errors(self.client.bulk_raw(ops, refresh="true"), "a new article")
         for item, doc in items:
             if doc.id in done:
                 doc.seq_no, doc.primary_term = done[doc.id]["_seq_no"], done[doc.id]["_primary_term"]
@@ -503,16 +511,21 @@ class ClusterStore:
             ids |= by_band.get(band, set())
         ids.discard(doc.id)
         matches: list[_Match] = []
+        others: list[_Doc] = []
         for other_id in sorted(ids):
             other = known[other_id]
             if other.sig is None:
                 continue
             if other.content_hash == doc.content_hash:
                 matches.append(_Match(other, 1.0, True))
-                continue
-            sim = similarity(doc.sig, other.sig)
-            if sim >= self.threshold:
-                matches.append(_Match(other, sim, False))
+            else:
+                others.append(other)
+        if others:
+            # all candidates at once: a page of a templated site can have
+            # dozens, and one numpy comparison beats dozens of jaccard() calls
+            for other, sim in zip(others, similarities(doc.sig, [o.sig for o in others])):  # type: ignore[misc]
+                if sim >= self.threshold:
+                    matches.append(_Match(other, float(sim), False))
         return matches
 
     def _decide(self, docs: Sequence[_Doc], depth: int = 0) -> None:
