@@ -26,11 +26,10 @@ from typing import Any
 import structlog
 
 from ingest.engines.client import VendorClient
-from ingest.engines.detect import open_configured_client
 from ingest.engines.errors import EngineError, bulk_outcomes
 from ingest.models import Article, utcnow
 from ingest.settings import Settings
-from ingest.store_outage import StoreOutage
+from ingest.shared_store import SharedStore, StoreOutage
 
 log = structlog.get_logger(__name__)
 
@@ -253,22 +252,14 @@ class SiteBoilerplate:
 
     def __init__(self, settings: Settings, connect: Callable[[Settings], VendorClient] | None = None) -> None:
         self.settings = settings
-        self._connect = connect or open_configured_client
-        self._client: VendorClient | None = None
-        self._store: BoilerplateStore | None = None
-        self._outage = StoreOutage("boilerplate_store", settings.boilerplate_index,
-                                   "articles are published without removing site boilerplate")
+        outage = StoreOutage("boilerplate_store", settings.boilerplate_index,
+                             "articles are published without removing site boilerplate")
+        self._shared = SharedStore(settings, outage, self._open, connect=connect)
+        self._outage = outage
 
-    def _ready_store(self) -> BoilerplateStore | None:
-        if self._outage.paused:
-            return None
-        if self._store is not None:
-            return self._store
-        if self._client is None:
-            self._client = self._connect(self.settings)
-        store = BoilerplateStore(self._client, self.settings)
+    def _open(self, client: VendorClient) -> BoilerplateStore:
+        store = BoilerplateStore(client, self.settings)
         store.ensure()
-        self._store = store
         return store
 
     def clean(self, articles: Sequence[Article]) -> list[Cleaned]:
@@ -277,7 +268,7 @@ class SiteBoilerplate:
         if not articles:
             return []
         try:
-            store = self._ready_store()
+            store = self._shared.get()
             if store is None:
                 return [Cleaned(a, 0) for a in articles]
             sightings = store.known(articles)
@@ -297,5 +288,4 @@ class SiteBoilerplate:
         return cleaned
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        self._shared.close()

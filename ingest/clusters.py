@@ -83,11 +83,10 @@ import structlog
 from datasketch import LeanMinHash, MinHash
 
 from ingest.engines.client import VendorClient
-from ingest.engines.detect import open_configured_client
 from ingest.engines.errors import EngineError, bulk_outcomes
 from ingest.models import utcnow
 from ingest.settings import Settings
-from ingest.store_outage import StoreOutage
+from ingest.shared_store import SharedStore, StoreOutage
 
 log = structlog.get_logger(__name__)
 
@@ -643,22 +642,14 @@ class StoryClusters:
 
     def __init__(self, settings: Settings, client: VendorClient | None = None) -> None:
         self.settings = settings
-        self._client = client
-        self._owns_client = client is None
-        self._store: ClusterStore | None = None
-        self._outage = StoreOutage("story_cluster_store", settings.cluster_index,
-                                   "articles are published without a story cluster")
+        outage = StoreOutage("story_cluster_store", settings.cluster_index,
+                             "articles are published without a story cluster")
+        self._shared = SharedStore(settings, outage, self._open, client=client)
+        self._outage = outage
 
-    def _ready_store(self) -> ClusterStore | None:
-        if self._outage.paused:
-            return None
-        if self._store is not None:
-            return self._store
-        if self._client is None:
-            self._client = open_configured_client(self.settings)
-        store = ClusterStore(self._client, self.settings)
+    def _open(self, client: VendorClient) -> ClusterStore:
+        store = ClusterStore(client, self.settings)
         store.ensure()
-        self._store = store
         return store
 
     def assign(self, items: Sequence[ClusterInput]) -> list[ClusterAssignment]:
@@ -666,7 +657,7 @@ class StoryClusters:
         if not items:
             return []
         try:
-            store = self._ready_store()
+            store = self._shared.get()
             if store is None:
                 return [DEGRADED] * len(items)
             assignments = store.assign(items)
@@ -677,7 +668,4 @@ class StoryClusters:
         return assignments
 
     def close(self) -> None:
-        if self._owns_client and self._client is not None:
-            self._client.close()
-            self._client = None
-        self._store = None
+        self._shared.close()

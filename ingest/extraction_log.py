@@ -26,11 +26,10 @@ from typing import Any, get_args
 import structlog
 
 from ingest.engines.client import VendorClient
-from ingest.engines.detect import open_configured_client
 from ingest.engines.errors import EngineError, error_reason
 from ingest.models import Classification
 from ingest.settings import Settings
-from ingest.store_outage import StoreOutage
+from ingest.shared_store import SharedStore, StoreOutage
 
 log = structlog.get_logger(__name__)
 
@@ -126,22 +125,14 @@ class ExtractionLog:
     ) -> None:
         self.settings = settings
         self.index = settings.extraction_log_index
-        self._client = client
-        self._owns_client = client is None
-        self._connect = connect or open_configured_client
-        self._ensured = False
-        self._outage = StoreOutage("extraction_log", self.index,
-                                   "extraction health records are dropped until the engine answers")
+        outage = StoreOutage("extraction_log", self.index,
+                             "extraction health records are dropped until the engine answers")
+        self._shared = SharedStore(settings, outage, self._open, client=client, connect=connect)
+        self._outage = outage
 
-    def _ready_client(self) -> VendorClient | None:
-        if self._outage.paused:
-            return None
-        if self._client is None:
-            self._client = self._connect(self.settings)
-        if not self._ensured:
-            self._client.ensure_plain_index(self.index, INDEX_BODY)
-            self._ensured = True
-        return self._client
+    def _open(self, client: VendorClient) -> VendorClient:
+        client.ensure_plain_index(self.index, INDEX_BODY)
+        return client
 
     def _operations(self, outcomes: Sequence[PageOutcome]) -> list[dict[str, Any]]:
         now = datetime.now(timezone.utc)
@@ -157,7 +148,7 @@ class ExtractionLog:
         if not outcomes:
             return
         try:
-            client = self._ready_client()
+            client = self._shared.get()
             if client is None:
                 return
             response = client.bulk_raw(self._operations(outcomes))
@@ -176,9 +167,4 @@ class ExtractionLog:
                             status=refused[0].get("status"), error=error_reason(refused[0].get("error")))
 
     def close(self) -> None:
-        if self._client is not None and self._owns_client:
-            self._client.close()
-        # a record after close connects anew, and that client is ours
-        self._client = None
-        self._owns_client = True
-        self._ensured = False
+        self._shared.close()

@@ -193,6 +193,11 @@ def _share_flag(label: str, before: float, now: float) -> str | None:
     return None
 
 
+def _share_flags(shares: tuple[tuple[str, float, float], ...]) -> list[str]:
+    """The flags of (label, baseline share, window share) triples."""
+    return [flag for label, before, now in shares if (flag := _share_flag(label, before, now))]
+
+
 def judge(window: SourceRates, baseline: SourceRates | None, expected_pages: float) -> tuple[list[str], list[str]]:
     """Flags (what jumped) and notes (what could not be judged) for one
     source; ``expected_pages``: the window's pages at the baseline's rate."""
@@ -211,12 +216,8 @@ def judge(window: SourceRates, baseline: SourceRates | None, expected_pages: flo
         notes.append(f"too few pages to judge: {window.pages} in the window, {baseline.pages} in the baseline, "
                      f"needs {MIN_PAGES}")
         return flags, notes
-    for label, before, now in (
-        ("empty extractions", baseline.empty_share, window.empty_share),
-        ("not articles", baseline.not_article_share, window.not_article_share),
-    ):
-        if flag := _share_flag(label, before, now):
-            flags.append(flag)
+    flags += _share_flags((("empty extractions", baseline.empty_share, window.empty_share),
+                           ("not articles", baseline.not_article_share, window.not_article_share)))
     before_f, now_f = baseline.furniture_per_page, window.furniture_per_page
     if now_f > FURNITURE_RATIO_MIN * before_f and now_f - before_f >= FURNITURE_RISE_MIN:
         flags.append(f"furniture {before_f:.1f} -> {now_f:.1f} lines per page")
@@ -224,12 +225,8 @@ def judge(window: SourceRates, baseline: SourceRates | None, expected_pages: flo
         notes.append(f"too few articles to judge titles, dates and length: {window.articles} in the window, "
                      f"{baseline.articles} in the baseline, needs {MIN_PAGES}")
         return flags, notes
-    for label, before, now in (
-        ("missing titles", baseline.missing_title_share, window.missing_title_share),
-        ("missing dates", baseline.missing_date_share, window.missing_date_share),
-    ):
-        if flag := _share_flag(label, before, now):
-            flags.append(flag)
+    flags += _share_flags((("missing titles", baseline.missing_title_share, window.missing_title_share),
+                           ("missing dates", baseline.missing_date_share, window.missing_date_share)))
     before_b, now_b = baseline.mean_body_chars, window.mean_body_chars
     if before_b > 0 and abs(now_b - before_b) > BODY_CHANGE_MIN * before_b:
         flags.append(f"mean body {before_b:,.0f} -> {now_b:,.0f} characters")

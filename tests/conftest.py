@@ -116,3 +116,15 @@ def alerts_client(settings: Settings, opensearch_url: str) -> Iterator[VendorCli
         if client.index_exists(index):
             client.delete_index(index)
     client.close()
+
+
+@pytest.fixture
+def log_client(settings: Settings, opensearch_url: str) -> Iterator[VendorClient]:
+    """A client on the test OpenSearch; the test's extraction log index goes at the end."""
+    from ingest.engines.detect import open_client
+
+    client = open_client(opensearch_url, timeout_s=30.0)
+    yield client
+    if client.index_exists(settings.extraction_log_index):
+        client.delete_index(settings.extraction_log_index)
+    client.close()

@@ -2,7 +2,6 @@
 replays overwrite, and an unreachable engine never reaches the worker."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -28,19 +27,10 @@ def outcome(n: int, *, source: str = "alkhabar", classification: str = "article"
     return replace(page, **changes)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def client(settings: Settings, opensearch_url: str) -> Iterator[VendorClient]:
-    client = open_client(opensearch_url, timeout_s=30.0)
-    yield client
-    if client.index_exists(settings.extraction_log_index):
-        client.delete_index(settings.extraction_log_index)
-    client.close()
-
-
-def stored(client: VendorClient, settings: Settings) -> dict[str, dict]:
-    client.refresh_index(settings.extraction_log_index)
+def stored(log_client: VendorClient, settings: Settings) -> dict[str, dict]:
+    log_client.refresh_index(settings.extraction_log_index)
     body = {"size": 100, "query": {"match_all": {}}}
-    return {hit["_id"]: hit["_source"] for hit in client.search_raw(settings.extraction_log_index, body)["hits"]["hits"]}
+    return {hit["_id"]: hit["_source"] for hit in log_client.search_raw(settings.extraction_log_index, body)["hits"]["hits"]}
 
 
 def test_the_id_is_one_fetch_of_one_page_whatever_the_datetime_looks_like() -> None:
@@ -51,15 +41,15 @@ def test_the_id_is_one_fetch_of_one_page_whatever_the_datetime_looks_like() -> N
     assert record_id("p1", WHEN) != record_id("p2", WHEN)
 
 
-def test_records_are_stored_with_an_explicit_mapping_and_replays_overwrite(settings, client):
-    log = ExtractionLog(settings, client)
+def test_records_are_stored_with_an_explicit_mapping_and_replays_overwrite(settings, log_client):
+    log = ExtractionLog(settings, log_client)
     batch = [outcome(1), outcome(2, classification="empty", body_chars=0, has_title=False, has_date=False),
              outcome(3, classification="not_article", reason="not_article")]
     log.record(batch)
     log.record(batch)  # the batch replayed after a crash before the commit
     # a re-extraction of page 1 (same fetch) with a better extractor
     log.record([replace(batch[0], furniture_lines=5)])
-    docs = stored(client, settings)
+    docs = stored(log_client, settings)
     assert len(docs) == 3
     first = docs[record_id(batch[0].page_id, batch[0].fetched_at)]
     assert first["furniture_lines"] == 5 and first["classification"] == "article"
@@ -69,18 +59,18 @@ def test_records_are_stored_with_an_explicit_mapping_and_replays_overwrite(setti
     # the explicit mapping: source aggregates as a keyword, fetched_at ranges as a date
     body = {"size": 0, "query": {"range": {"fetched_at": {"gte": "2026-11-18T09:02:00Z"}}},
             "aggs": {"sources": {"terms": {"field": "source"}}}}
-    result = client.search_raw(settings.extraction_log_index, body)
+    result = log_client.search_raw(settings.extraction_log_index, body)
     assert [(b["key"], b["doc_count"]) for b in result["aggregations"]["sources"]["buckets"]] == [("alkhabar", 2)]
     log.close()
-    assert client.index_exists(settings.extraction_log_index), "the caller's client is left open"
+    assert log_client.index_exists(settings.extraction_log_index), "the caller's client is left open"
 
 
-def test_a_refused_record_is_logged_and_the_rest_stored(settings, client):
-    log = ExtractionLog(settings, client)
+def test_a_refused_record_is_logged_and_the_rest_stored(settings, log_client):
+    log = ExtractionLog(settings, log_client)
     bad = outcome(2, body_chars="many")  # type: ignore[arg-type]  # the integer field refuses it
     with structlog.testing.capture_logs() as logs:
         log.record([outcome(1), bad])
-    assert len(stored(client, settings)) == 1
+    assert len(stored(log_client, settings)) == 1
     [refused] = [e for e in logs if e["event"] == "extraction_log_refused"]
     assert refused["refused"] == 1 and refused["log_level"] == "warning"
 
@@ -106,7 +96,7 @@ def test_an_unreachable_engine_never_raises_and_warns_once_per_outage(
     assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["extraction_log_unavailable"]
 
 
-def test_the_log_comes_back_with_the_engine(settings, client, monkeypatch):
+def test_the_log_comes_back_with_the_engine(settings, log_client, monkeypatch):
     monkeypatch.setattr(extraction_log, "RECONNECT_AFTER_S", 0.0)
     calls = {"n": 0}
 
@@ -122,4 +112,4 @@ def test_the_log_comes_back_with_the_engine(settings, client, monkeypatch):
         log.record([outcome(2)])
     log.close()
     assert [e["event"] for e in logs] == ["extraction_log_unavailable", "extraction_log_back"]
-    assert [d["body_chars"] for d in stored(client, settings).values()] == [1802]
+    assert [d["body_chars"] for d in stored(log_client, settings).values()] == [1802]

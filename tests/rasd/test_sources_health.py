@@ -3,14 +3,12 @@ synthetic page outcomes, the flag rules, and the command."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from typer.testing import CliRunner
 
 from ingest.engines.client import VendorClient
-from ingest.engines.detect import open_client
 from ingest.extraction_log import ExtractionLog, PageOutcome
 from ingest.identity import document_id
 from ingest.settings import Settings
@@ -64,22 +62,13 @@ def synthetic(now: datetime) -> list[PageOutcome]:
 
 
 @pytest.fixture
-def client(settings: Settings, opensearch_url: str) -> Iterator[VendorClient]:
-    client = open_client(opensearch_url, timeout_s=30.0)
-    yield client
-    if client.index_exists(settings.extraction_log_index):
-        client.delete_index(settings.extraction_log_index)
-    client.close()
-
-
-@pytest.fixture
-def now(settings: Settings, client: VendorClient) -> datetime:
+def now(settings: Settings, log_client: VendorClient) -> datetime:
     """The moment the report is made, with the synthetic log stored."""
     now = datetime.now(timezone.utc)
-    log = ExtractionLog(settings, client)
+    log = ExtractionLog(settings, log_client)
     log.record(synthetic(now))
     log.close()
-    client.refresh_index(settings.extraction_log_index)
+    log_client.refresh_index(settings.extraction_log_index)
     return now
 
 
@@ -87,8 +76,8 @@ def env(settings: Settings) -> dict[str, str]:
     return {"RASD_SEARCH_URL": settings.search_url, "RASD_EXTRACTION_LOG_INDEX": settings.extraction_log_index}
 
 
-def test_a_redesign_and_a_silent_source_are_flagged_a_steady_one_is_not(settings, client, now):
-    report = {h.source: h for h in source_health(settings, now=now, client=client)}
+def test_a_redesign_and_a_silent_source_are_flagged_a_steady_one_is_not(settings, log_client, now):
+    report = {h.source: h for h in source_health(settings, now=now, client=log_client)}
     assert sorted(report) == ["redesigned", "steady", "stopped", "trickle"]
 
     steady = report["steady"]
@@ -115,12 +104,12 @@ def test_a_redesign_and_a_silent_source_are_flagged_a_steady_one_is_not(settings
     assert trickle.notes == ["too few pages to judge: 4 in the window, 140 in the baseline, needs 10"]
 
     # flagged sources first
-    assert [h.source for h in source_health(settings, now=now, client=client)] == [
+    assert [h.source for h in source_health(settings, now=now, client=log_client)] == [
         "redesigned", "stopped", "steady", "trickle"]
 
 
-def test_no_log_yet_is_an_empty_report(settings, client):
-    assert source_health(settings, client=client) == []
+def test_no_log_yet_is_an_empty_report(settings, log_client):
+    assert source_health(settings, client=log_client) == []
 
 
 def rates(pages: int = 100, articles: int = 90, *, empty: float = 0.05, not_article: float = 0.05,
@@ -177,7 +166,7 @@ def test_durations() -> None:
         "30m", "24h", "36h", "2d", "7d", "90s"]
 
 
-def test_the_command_prints_a_table_with_the_flags(settings, client, now):
+def test_the_command_prints_a_table_with_the_flags(settings, log_client, now):
     result = runner.invoke(app, ["sources", "health", "--window", "24h", "--baseline", "7d"], env=env(settings))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -190,7 +179,7 @@ def test_the_command_prints_a_table_with_the_flags(settings, client, now):
     assert "4 source(s), 2 flagged (last 24h against the 7d before" in result.stdout
 
 
-def test_the_command_prints_json_for_scripts(settings, client, now):
+def test_the_command_prints_json_for_scripts(settings, log_client, now):
     result = runner.invoke(app, ["sources", "health", "--json"], env=env(settings))
     assert result.exit_code == 0, result.output
     report = {entry["source"]: entry for entry in json.loads(result.stdout)}
