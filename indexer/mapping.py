@@ -4,10 +4,21 @@ one source of truth shared by both engines.
 Two custom analyzers carry the Arabic handling:
 ``rasd_ar_stem`` (recall for ordinary words) and ``rasd_ar_norm``
 (normalization only: names, phrases, alert rules). Each is a chain of token
-filters; a filter the engine does not have (the minimal Elasticsearch
-distribution lacks the analysis-common module) is left out of the chain, so
-the analyzer names, the mappings and the queries stay identical everywhere
-and only the quality of the Arabic matching degrades.
+filters, all from Lucene's analysis-common: OpenSearch and the production
+Elasticsearch have them in their analysis-common module, the local
+Elasticsearch (Maven Central build, no such module) gets the same Lucene
+filters under the same names from the stack's plugin
+(``deploy/stack/es_analysis_plugin``). A filter an engine still lacks is left
+out of the chain, so the analyzer names, the mappings and the queries stay
+identical everywhere and only the quality of the matching degrades.
+
+Latin and Cyrillic text (English, French, Russian ...) shares these fields:
+one field holds every language, so no language's stemmer is applied. Such
+text is lowercased and folded to ASCII (é -> e, ğ -> g), French elided
+articles (l', d', qu' ...) and English possessives ('s) are removed, so a
+word is found whatever its case, accents, article or possessive; other
+inflections (plural, conjugation, Russian case endings) are matched only as
+written.
 """
 from __future__ import annotations
 
@@ -21,15 +32,25 @@ STOP_FILTER = "rasd_ar_stop"
 TEMPLATE_VERSION = 1
 TEMPLATE_PRIORITY = 200
 
+ELISION_FILTER = "rasd_elision"
+POSSESSIVE_FILTER = "rasd_en_possessive"
+# French elided articles (Lucene's FrenchAnalyzer.DEFAULT_ARTICLES); the
+# filter runs after lowercase, and handles both ' and ’.
+ELISION_ARTICLES: tuple[str, ...] = ("l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu")
+
 # Custom filter definitions referenced by name in the chains below.
 CUSTOM_FILTERS: dict[str, dict[str, Any]] = {
     STOP_FILTER: {"type": "stop", "stopwords": "_arabic_"},
+    ELISION_FILTER: {"type": "elision", "articles": list(ELISION_ARTICLES)},
+    POSSESSIVE_FILTER: {"type": "stemmer", "language": "possessive_english"},
 }
 
 # The Arabic stop list is written unnormalized (with hamza), so stop words
 # must be removed BEFORE arabic_normalization or they would no longer match.
 STEM_CHAIN: tuple[str, ...] = (
     "lowercase",
+    ELISION_FILTER,  # l'Iran ~ Iran
+    POSSESSIVE_FILTER,  # Iran's ~ Iran
     "decimal_digit",
     STOP_FILTER,
     "arabic_normalization",
@@ -40,6 +61,8 @@ STEM_CHAIN: tuple[str, ...] = (
 # No stemming and no stop words: exact names and phrases must survive.
 NORM_CHAIN: tuple[str, ...] = (
     "lowercase",
+    ELISION_FILTER,
+    POSSESSIVE_FILTER,
     "decimal_digit",
     "arabic_normalization",
     "persian_normalization",

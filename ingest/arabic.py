@@ -1,8 +1,8 @@
 """The normalized copy of Arabic (and Persian) text kept beside the original.
 
 It applies, character for character, the filters of the index's
-``rasd_ar_norm`` analyzer (indexer.mapping.NORM_CHAIN) minus lowercasing and
-ASCII folding of Latin text: Lucene's ArabicNormalizer (alef forms, ى -> ي,
+``rasd_ar_norm`` analyzer (indexer.mapping.NORM_CHAIN) minus the filters for
+Latin text (lowercasing, elision, possessives, ASCII folding): Lucene's ArabicNormalizer (alef forms, ى -> ي,
 ة -> ه, tatweel and harakat removed), its PersianNormalizer (ی -> ي, ک -> ك,
 ە/ۀ -> ه) and the decimal-digit filter (Arabic-Indic and Persian digits ->
 ASCII). Duplicate detection and story clustering read this copy, so two

@@ -1,5 +1,6 @@
 """Elasticsearch 9, the minimal integ-test distribution (no bundled JDK, no
-analysis-common/percolator), run with a Java 21+ runtime.
+analysis-common/percolator), run with a Java 21+ runtime. The cached
+distribution carries the project's analysis plugin (see ``es_plugin``).
 
 Elasticsearch refuses to run as root: when we are root it runs as an
 unprivileged user. That user may not be able to reach the checkout (CI
@@ -16,15 +17,17 @@ import pwd
 import shutil
 from pathlib import Path
 
+from deploy.stack.es_plugin import remove_stale_copies
 from deploy.stack.fetch import elasticsearch_home
 from deploy.stack.httpjson import cluster_yellow
 from deploy.stack.jdk import find_jdk
 from deploy.stack.errors import StackError
 from deploy.stack.service import Launch
+from deploy.stack.versions import ELASTICSEARCH_MIN_JAVA
 from ingest.settings import Settings
 
 JAVA_OPTS = "-Xms512m -Xmx512m"
-MIN_JAVA = 21
+MIN_JAVA = ELASTICSEARCH_MIN_JAVA
 CLUSTER_NAME = "rasd-local"
 UNPRIVILEGED_USER, UNPRIVILEGED_GROUP = "nobody", "nogroup"
 
@@ -79,8 +82,11 @@ def _check_traversable(path: Path) -> None:
 
 def _install_home(home: Path, root: Path) -> Path:
     """The distribution the server runs from: the cache itself, or a copy in
-    the runtime folder when that is elsewhere (refreshed on version change)."""
+    the runtime folder when that is elsewhere (refreshed on version change:
+    the cached folder's name carries the versions, plugin included; copies of
+    other versions are removed)."""
     target = root / home.name
+    remove_stale_copies(root, keep=home.name)
     if not target.exists():
         partial = root / f".{home.name}.partial"
         shutil.rmtree(partial, ignore_errors=True)

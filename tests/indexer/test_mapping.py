@@ -11,6 +11,15 @@ def test_full_analysis_keeps_stop_before_normalization_and_stem_only_in_stem_cha
     assert "arabic_stem" not in norm and mapping.STOP_FILTER not in norm
     assert "asciifolding" in norm
     assert analysis["filter"][mapping.STOP_FILTER] == {"type": "stop", "stopwords": "_arabic_"}
+    # elision and possessives work on lowercased tokens, in both chains
+    for chain in (stem, norm):
+        assert chain.index("lowercase") < chain.index(mapping.ELISION_FILTER) < chain.index("asciifolding")
+        assert chain.index("lowercase") < chain.index(mapping.POSSESSIVE_FILTER)
+    assert analysis["filter"][mapping.ELISION_FILTER]["articles"][:2] == ["l", "m"]
+    assert analysis["filter"][mapping.POSSESSIVE_FILTER] == {"type": "stemmer", "language": "possessive_english"}
+    with_chars = mapping.analysis_settings(mapping.CANDIDATE_FILTERS + mapping.CANDIDATE_CHAR_FILTERS)
+    assert with_chars["analyzer"][mapping.ANALYZER_NORM]["char_filter"] == [mapping.ZWNJ_CHAR_FILTER]
+    assert with_chars["char_filter"] == {mapping.ZWNJ_CHAR_FILTER: {"type": "mapping", "mappings": ["\\u200C=>\\u0020"]}}
 
 
 def test_fallback_analysis_keeps_analyzer_names_and_uses_only_available_filters():
@@ -40,7 +49,8 @@ def test_template_covers_the_rollover_series_and_maps_fields_as_designed():
     assert set(props["body"]["fields"]) == {"norm"}
 
 
-# --- Arabic analysis on the real OpenSearch (it has analysis-common) ---
+# --- Arabic analysis on the real engines: OpenSearch's analysis-common module,
+# the local Elasticsearch's rasd-analysis plugin (the same Lucene filters) ---
 
 import pytest  # noqa: E402
 
@@ -49,25 +59,28 @@ from tests.indexer.support import T0, make_article  # noqa: E402
 
 
 @pytest.mark.services
-def test_norm_analyzer_normalizes_without_stemming_or_stop_words(opensearch_engine, alias):
-    opensearch_engine.ensure_index(alias)
+def test_norm_analyzer_normalizes_without_stemming_or_stop_words(engine, alias):
+    engine.ensure_index(alias)
 
     def norm(text):
-        return opensearch_engine.analyze(text, analyzer=mapping.ANALYZER_NORM, index=alias)
+        return engine.analyze(text, analyzer=mapping.ANALYZER_NORM, index=alias)
 
     assert norm("أذربيجان") == ["اذربيجان"]
     assert norm("في الأخبار") == ["في", "الاخبار"]
     assert norm("Qarabağ") == ["qarabag"]
     assert norm("٢٠٢٤") == ["2024"]
     assert norm("کی") == ["كي"]  # Persian keheh/yeh
+    assert norm("قره\u200cباغ") == ["قره", "باغ"]  # ZWNJ compound = spaced form
+    assert norm("L’Azerbaïdjan d'Iran") == ["azerbaidjan", "iran"]  # French elision
+    assert norm("Iran's") == ["iran"]  # English possessive
 
 
 @pytest.mark.services
-def test_stem_analyzer_drops_arabic_stop_words_and_light_stems(opensearch_engine, alias):
-    opensearch_engine.ensure_index(alias)
+def test_stem_analyzer_drops_arabic_stop_words_and_light_stems(engine, alias):
+    engine.ensure_index(alias)
 
     def stem(text):
-        return opensearch_engine.analyze(text, analyzer=mapping.ANALYZER_STEM, index=alias)
+        return engine.analyze(text, analyzer=mapping.ANALYZER_STEM, index=alias)
 
     assert stem("في الأخبار") == ["اخبار"]
     # the stop list carries hamza forms: removed although normalization follows
@@ -77,8 +90,8 @@ def test_stem_analyzer_drops_arabic_stop_words_and_light_stems(opensearch_engine
 
 
 @pytest.mark.services
-def test_arabic_names_are_found_with_and_without_hamza_and_absent_words_find_nothing(opensearch_engine, alias):
-    opensearch_engine.ensure_index(alias)
+def test_arabic_names_are_found_with_and_without_hamza_and_absent_words_find_nothing(engine, alias):
+    engine.ensure_index(alias)
     doc = to_document(
         make_article(
             1,
@@ -88,8 +101,8 @@ def test_arabic_names_are_found_with_and_without_hamza_and_absent_words_find_not
         ),
         T0,
     )
-    assert opensearch_engine.bulk_index(alias, [doc]).rejected == []
-    opensearch_engine.refresh(alias)
+    assert engine.bulk_index(alias, [doc]).rejected == []
+    engine.refresh(alias)
     for query in ("اذربيجان", "أذربيجان", "كاراباخ", "qarabag"):
-        assert [h["_id"] for h in opensearch_engine.search(alias, query)] == [doc["id"]], query
-    assert opensearch_engine.search(alias, "البرازيل") == []
+        assert [h["_id"] for h in engine.search(alias, query)] == [doc["id"]], query
+    assert engine.search(alias, "البرازيل") == []

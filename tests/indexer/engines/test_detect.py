@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from indexer import mapping
 from indexer.engines.base import EngineError, EngineUnavailable, SearchEngine
 from indexer.engines.detect import open_engine
 from indexer.engines.elasticsearch import ElasticsearchEngine
@@ -17,8 +18,9 @@ from indexer.engines.opensearch import OpenSearchEngine
     ("url_fixture", "adapter", "version_prefix", "arabic"),
     [
         ("opensearch_url", OpenSearchEngine, "2.19", True),
-        # the integ-test-zip distribution has no analysis-common module
-        ("elasticsearch_url", ElasticsearchEngine, "9.", False),
+        # the integ-test-zip distribution has no analysis-common module: the
+        # stack's rasd-analysis plugin provides the arabic analyzer and filters
+        ("elasticsearch_url", ElasticsearchEngine, "9.", True),
     ],
 )
 def test_each_engine_gets_its_own_adapter_and_its_arabic_analysis_is_probed(
@@ -29,6 +31,8 @@ def test_each_engine_gets_its_own_adapter_and_its_arabic_analysis_is_probed(
         assert isinstance(engine, adapter) and isinstance(engine, SearchEngine)
         assert engine.distribution == adapter.distribution and engine.version.startswith(version_prefix)
         assert engine.has_arabic_analysis() is arabic
+        # every filter and char filter of the analysis chains is there
+        assert engine.available_filters() == frozenset(mapping.CANDIDATE_FILTERS + mapping.CANDIDATE_CHAR_FILTERS)
     finally:
         engine.close()
 
