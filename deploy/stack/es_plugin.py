@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import zipfile
 from importlib import resources
-from importlib.abc import Traversable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from deploy.stack.errors import StackError

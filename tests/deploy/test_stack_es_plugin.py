@@ -96,7 +96,7 @@ def test_the_source_digest_names_the_cached_distribution_and_follows_the_sources
     assert elasticsearch_home(Path("/c")) == Path(f"/c/elasticsearch-{ELASTICSEARCH_VERSION}-analysis-{digest}")
 
 
-def test_a_manual_maven_build_folder_does_not_change_the_digest(tmp_path, monkeypatch):
+def test_a_manual_maven_build_folder_does_not_change_the_digest(tmp_path):
     src = tmp_path / "plugin"
     (src / "src").mkdir(parents=True)
     (src / "pom.xml").write_text("<project/>")
