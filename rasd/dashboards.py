@@ -503,6 +503,9 @@ def _kibana_lens(chart: Chart, views: Mapping[str, DataView]) -> dict[str, Any]:
             "layers": [{"layerId": layer, "layerType": "data", "seriesType": "bar_horizontal", "xAccessor": values,
                         "accessors": [count]}],
         }
+    all_axes = {"x": True, "yLeft": True, "yRight": True}
+    visualization.update({"fittingFunction": "None", "axisTitlesVisibilitySettings": all_axes,
+                          "tickLabelsVisibilitySettings": all_axes, "gridlinesVisibilitySettings": all_axes})
     state = {
         "datasourceStates": {"formBased": {"layers": {layer: {
             "columnOrder": list(columns), "columns": columns, "incompleteColumns": {}}}}},
@@ -514,7 +517,9 @@ def _kibana_lens(chart: Chart, views: Mapping[str, DataView]) -> dict[str, Any]:
     }
     attributes = {"title": chart.title, "description": chart.description, "visualizationType": "lnsXY",
                   "state": state}
-    refs = [_ref(f"indexpattern-datasource-layer-{layer}", "index-pattern", views[chart.view].id)]
+    view_id = views[chart.view].id
+    refs = [_ref("indexpattern-datasource-current-indexpattern", "index-pattern", view_id),
+            _ref(f"indexpattern-datasource-layer-{layer}", "index-pattern", view_id)]
     return _kibana("lens", chart.id, attributes, refs)
 
 
