@@ -13,6 +13,7 @@ from ingest.logs import configure_logging
 from ingest.settings import Settings
 from rasd.alerts_cli import alerts_app, notify
 from rasd.extract_cli import eval_app, extract
+from rasd.kibana import kibana_app
 from rasd.rules_cli import rules_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Rasd media-monitoring ingestion.")
@@ -25,6 +26,7 @@ app.add_typer(alerts_app, name="alerts")
 app.command("notify")(notify)
 app.command("extract")(extract)
 app.add_typer(eval_app, name="eval")
+app.add_typer(kibana_app, name="kibana")
 
 # The stack's service names, without importing the stack code at start-up.
 SERVICES = ("kafka", "opensearch", "elasticsearch")
