@@ -149,7 +149,8 @@ def extract_article(page: FetchedPage, *, min_chars: int, profile: SourceProfile
     title = headline_of(raw_title, text) or raw_title
     stripped = strip_furniture(text, title)
     body = stripped.text
-    verdict = classify_page(tree, html, page.final_url, body, min_chars=min_chars)
+    # an article's verdict is not kept: its description is not asked for
+    verdict = classify_page(tree, html, page.final_url, body, min_chars=min_chars, describe_article=False)
     if not verdict.is_article:
         raise ExtractionError(_REASON_OF_CLASS[verdict.classification], verdict.detail, kind=verdict.kind)
     if len(body) < min_chars:

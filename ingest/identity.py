@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from courlan import normalize_url
 
 
+# Cached: a page's id and URL are both derived from its canonical URL, and
+# courlan's normalization is the costly part of either.
+@lru_cache(maxsize=1024)
 def canonical_url(url: str) -> str:
     """Normalized form of ``url``: lower-case scheme and host, default port
     and fragment dropped, tracking parameters (utm_*, fbclid...) removed,

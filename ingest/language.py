@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 import py3langid
 
@@ -64,20 +65,25 @@ _WORD = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70
 _EVIDENCE_CHARS = 1000
 
 
+@lru_cache(maxsize=1 << 15)
+def _word_language(word: str) -> str | None:
+    """ar, ur or fa when only that language would write ``word``. Cached:
+    news text repeats its vocabulary, and this runs on every word."""
+    zwnj = _ZWNJ in word
+    bare = word.replace(_ZWNJ, "") if zwnj else word
+    if bare in _ARABIC_WORDS or not _ARABIC_LETTERS.isdisjoint(bare):
+        return "ar"
+    if bare in _URDU_WORDS or not _URDU_LETTERS.isdisjoint(bare):
+        return "ur"
+    if zwnj or bare in _PERSIAN_WORDS:
+        return "fa"
+    return None
+
+
 def script_evidence(text: str) -> Counter[str]:
     """Per language (ar, fa, ur), how many words only that language would write."""
-    ar = ur = fa = 0
-    arabic_letters, urdu_letters = _ARABIC_LETTERS, _URDU_LETTERS
-    for word in _WORD.findall(text):
-        zwnj = _ZWNJ in word
-        bare = word.replace(_ZWNJ, "") if zwnj else word
-        if bare in _ARABIC_WORDS or not arabic_letters.isdisjoint(bare):
-            ar += 1
-        elif bare in _URDU_WORDS or not urdu_letters.isdisjoint(bare):
-            ur += 1
-        elif zwnj or bare in _PERSIAN_WORDS:
-            fa += 1
-    return Counter({k: v for k, v in (("ar", ar), ("ur", ur), ("fa", fa)) if v})
+    counts = Counter(map(_word_language, _WORD.findall(text)))
+    return Counter({lang: counts[lang] for lang in ("ar", "ur", "fa") if counts[lang]})
 
 
 def _decisive(evidence: Counter[str]) -> str | None:
@@ -91,12 +97,18 @@ def _decisive(evidence: Counter[str]) -> str | None:
 
 
 _OTHER_SCRIPT_LETTERS = frozenset().union(*_OWN_LETTERS.values()) - _URDU_LETTERS
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u08ff]")
-_OTHER_LETTER = re.compile(r"[^\W\d_\u0600-\u06ff\u0750-\u08ff]")
+# Runs rather than single characters: counted as what their removal takes
+# away, in a few steps a word instead of one a character.
+_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u08ff]+")
+_OTHER_LETTERS = re.compile(r"[^\W\d_\u0600-\u06ff\u0750-\u08ff]+")
 
 
 def _mostly_arabic_script(sample: str) -> bool:
-    return len(_ARABIC_SCRIPT.findall(sample)) > len(_OTHER_LETTER.findall(sample))
+    if _ARABIC_SCRIPT.search(sample) is None:
+        return False  # Latin or Cyrillic text: settled by one scan
+    arabic = len(sample) - len(_ARABIC_SCRIPT.sub("", sample))
+    others = len(sample) - len(_OTHER_LETTERS.sub("", sample))
+    return arabic > others
 
 
 def detect_language(text: str) -> str | None:
@@ -113,10 +125,12 @@ def detect_language(text: str) -> str | None:
         decisive = _decisive(script_evidence(opening))
         if decisive is not None:
             return decisive
-    ranking = py3langid.rank(sample)
-    top = ranking[0][0]
+    # classify() names rank()'s first language without sorting all of them:
+    # the full ranking is asked for only when it is an Arabic-script one.
+    top = py3langid.classify(sample)[0]
     if top not in _FAMILY and top not in _OWN_LETTERS:
         return top  # not an Arabic-script language: nothing to untangle
+    ranking = py3langid.rank(sample)
     own = _OWN_LETTERS.get(top)
     if own is not None and (not own.isdisjoint(sample) or _WORD.search(sample) is None):
         return top  # its own letters, or Kurdish in Latin script

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_title, extract_url
 
@@ -43,13 +44,30 @@ def _split(value: str | None, sep: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip() for v in value.split(sep) if v.strip()))
 
 
-def _meta_property(tree: HtmlElement, name: str) -> list[str]:
-    return [v.strip() for v in tree.xpath(f'//head/meta[@property="{name}" or @name="{name}"]/@content') if v.strip()]
+_JSON_LD_TYPE = "application/ld+json"
+# the scripts trafilatura's JSON-LD reader reads
+_JSON_TYPES = (_JSON_LD_TYPE, "application/settings+json")
+
+
+# Compiled once: tree.xpath() compiles its expression on every call.
+_SECTIONS = etree.XPath('//head/meta[@property="article:section" or @name="article:section"]/@content')
+_JSON_LD = etree.XPath(f'//script[@type="{_JSON_LD_TYPE}"]/text()')
+
+
+def _json_types(tree: HtmlElement) -> set[str]:
+    """The JSON script types the page holds. Most pages hold none, and the
+    JSON-LD readers (each an XPath search, trafilatura's compiled anew on
+    every call) have nothing to read there."""
+    return {kind for kind in (script.get("type") for script in tree.iter("script")) if kind in _JSON_TYPES}
+
+
+def _sections(tree: HtmlElement) -> list[str]:
+    return [v.strip() for v in _SECTIONS(tree) if v.strip()]
 
 
 def _jsonld_values(tree: HtmlElement, key: str) -> list[Any]:
     found: list[Any] = []
-    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+    for script in _JSON_LD(tree):
         try:
             data = json.loads(script)
         except ValueError:
@@ -81,8 +99,10 @@ def page_metadata(tree: HtmlElement, default_url: str | None = None) -> PageMeta
         meta.author = None
     origins = {f: "meta" for f in _FIELDS if getattr(meta, f, None)}
     before = {f: getattr(meta, f, None) for f in _FIELDS}
+    json_types = _json_types(tree)
     try:
-        meta = extract_meta_json(tree, meta)
+        if json_types:
+            meta = extract_meta_json(tree, meta)
     except Exception as exc:  # trafilatura's JSON-LD reader fails on some malformed blocks
         log.debug("json_ld_unreadable", error=repr(exc))
     origins.update({f: "jsonld" for f in _FIELDS if getattr(meta, f, None) and getattr(meta, f, None) != before[f]})
@@ -99,7 +119,7 @@ def page_metadata(tree: HtmlElement, default_url: str | None = None) -> PageMeta
             origins["url"] = "link"
 
     section: str | None = None
-    sections = _meta_property(tree, "article:section")
+    sections = _sections(tree)
     if sections:
         section, origins["section"] = sections[0], "meta"
     elif meta.categories:
@@ -108,7 +128,7 @@ def page_metadata(tree: HtmlElement, default_url: str | None = None) -> PageMeta
     tags = tuple(dict.fromkeys(t.strip() for raw in (meta.tags or []) for t in raw.split(",") if t.strip()))
     if tags:
         origins["tags"] = "meta"
-    else:
+    elif _JSON_LD_TYPE in json_types:
         tags = _keywords(_jsonld_values(tree, "keywords"))
         if tags:
             origins["tags"] = "jsonld"

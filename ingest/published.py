@@ -24,12 +24,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import htmldate
 import jdatetime
 import lxml.html
 from hijridate import Hijri
+from lxml import etree
 from lxml.etree import ParserError
 
 DateOrigin = Literal["jsonld", "meta", "time", "text", "feed", "htmldate", "url"]
@@ -71,6 +73,7 @@ _ISO_LIKE = re.compile(
     re.IGNORECASE,
 )
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,9 @@ def _build(year: int, month: int, day: int, clock: tuple[int, int, int] | None, 
     return ParsedDate(when, "day" if clock == (0, 0, 0) else "time")
 
 
+# A page states its date in its meta tags, its JSON-LD and its <time>
+# alike: each value is read once (the result is immutable).
+@lru_cache(maxsize=256)
 def parse_date_value(raw: str | None) -> ParsedDate | None:
     """A machine-readable date (ISO 8601 and its common deviations, RFC 2822,
     Unix seconds) from structured data; anything else is garbage: None."""
@@ -123,7 +129,7 @@ def parse_date_value(raw: str | None) -> ParsedDate | None:
         year, month, day = (int(g) for g in groups[:3])
         if len(groups) == 3 or groups[3] is None:
             return _build(year, month, day, None, None)
-        if re.search(r"[^\W\d_]", text[match.end():]):
+        if _LETTER.search(text, match.end()):
             return None  # "2026-11-12 14:35 EST", "... بتوقيت مكة": words we cannot read may shift the time
         zone = _offset(groups[6])
         if groups[6] is not None and zone is None:
@@ -417,6 +423,15 @@ _OTHER_CONTENT = re.compile(r"comment|related|sidebar|widget|most-read|popular|r
 _SHORT_LINE = 160
 _HINTED_LINE = 300
 
+# Compiled once: tree.xpath() compiles its expression on every call.
+# The microdata dates are found by their attributes (a search in C among
+# attributes only); the body and meta tests follow in Python on the few found.
+_MICRODATA_DATES = etree.XPath("//@itemprop[. = 'datePublished' or . = 'dateModified']")
+_LOOSE_TIMES = etree.XPath(f"//body//time[@datetime][not(ancestor::article)][not({_OUTSIDE_ARTICLE})]")
+_NAMED_IN_ARTICLE = etree.XPath(f"//body//*[@class or @id][not({_OUTSIDE_ARTICLE})][not(self::script or self::style)]")
+_LINES_IN_ARTICLE = etree.XPath(
+    f"//body//*[self::p or self::div or self::span or self::li or self::small or self::em][not({_OUTSIDE_ARTICLE})]")
+
 
 @dataclass(slots=True)
 class _Raw:
@@ -464,20 +479,29 @@ def _jsonld(tree: lxml.html.HtmlElement, raw: _Raw) -> None:
 def _meta(tree: lxml.html.HtmlElement, raw: _Raw) -> None:
     for meta in tree.iter("meta"):
         for attribute in ("property", "name", "itemprop", "http-equiv"):
-            key = (meta.get(attribute) or "").strip().lower()
+            value = meta.get(attribute)
+            if value is None:
+                continue  # a meta tag has one or two of the four
+            key = value.strip().lower()
             if key in _PUBLISHED_KEYS:
                 raw.add(meta.get("content"), "meta", "published")
             elif key in _MODIFIED_KEYS:
                 raw.add(meta.get("content"), "meta", "modified")
     # Microdata on visible elements: <span itemprop="datePublished" content="...">
-    for element in tree.xpath("//body//*[@itemprop='datePublished' or @itemprop='dateModified'][not(self::meta)]"):
-        kind: DateKind = "published" if element.get("itemprop") == "datePublished" else "modified"
+    for itemprop in _MICRODATA_DATES(tree):
+        element = itemprop.getparent()
+        if element.tag == "meta" or next(element.iterancestors("body"), None) is None:
+            continue
+        kind: DateKind = "published" if itemprop == "datePublished" else "modified"
         raw.add(element.get("content") or element.get("datetime") or element.text_content(), "meta", kind)
+
+
+_MODIFIED_HINT = re.compile(r"updat|modif", re.IGNORECASE)
 
 
 def _element_kind(element: lxml.html.HtmlElement) -> DateKind:
     hints = " ".join(filter(None, (element.get("class"), element.get("itemprop"), element.get("id"))))
-    return "modified" if re.search(r"updat|modif", hints, re.IGNORECASE) else "published"
+    return "modified" if _MODIFIED_HINT.search(hints) else "published"
 
 
 def _in_other_content(element: lxml.html.HtmlElement) -> bool:
@@ -489,8 +513,8 @@ def _in_other_content(element: lxml.html.HtmlElement) -> bool:
 
 
 def _main_article(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    articles = tree.xpath("//article")
-    with_headline = [a for a in articles if a.xpath(".//h1")]
+    articles = list(tree.iter("article"))
+    with_headline = [a for a in articles if next(a.iterdescendants("h1"), None) is not None]
     if with_headline:  # the innermost <article> around the headline
         return max(with_headline, key=lambda a: sum(1 for _ in a.iterancestors()))
     return articles[0] if len(articles) == 1 else None
@@ -503,7 +527,7 @@ def _times(tree: lxml.html.HtmlElement, raw: _Raw) -> None:
         elements = [t for t in main.iter("time") if t.get("datetime") and next(t.iterancestors("article")) is main]
     else:
         # Several <article>s and no headline among them: entries of a live blog or a list of teasers.
-        elements = tree.xpath(f"//body//time[@datetime][not(ancestor::article)][not({_OUTSIDE_ARTICLE})]")
+        elements = _LOOSE_TIMES(tree)
     seen: set[DateKind] = set()
     for element in elements:
         kind = _element_kind(element)
@@ -515,7 +539,7 @@ def _times(tree: lxml.html.HtmlElement, raw: _Raw) -> None:
 def _visible(tree: lxml.html.HtmlElement, raw: _Raw) -> None:
     hinted = [
         element
-        for element in tree.xpath(f"//body//*[@class or @id][not({_OUTSIDE_ARTICLE})][not(self::script or self::style)]")
+        for element in _NAMED_IN_ARTICLE(tree)
         if _DATE_HINT.search(f"{element.get('class', '')} {element.get('id', '')}") and not _in_other_content(element)
     ]
     found = False
@@ -528,7 +552,7 @@ def _visible(tree: lxml.html.HtmlElement, raw: _Raw) -> None:
     if found:
         return
     # Div soup without telling class names: the first short line that carries a date.
-    for element in tree.xpath(f"//body//*[self::p or self::div or self::span or self::li or self::small or self::em][not({_OUTSIDE_ARTICLE})]"):
+    for element in _LINES_IN_ARTICLE(tree):
         text = element.text_content()
         if len(text) <= _SHORT_LINE and not _in_other_content(element):
             dates = visible_dates(text)

@@ -61,22 +61,52 @@ def _produce(settings: Settings, values: list[bytes]) -> None:
 
 
 def _worker(settings: Settings, ready: Any, go: Any, results: Any) -> None:
+    # logging as `rasd ingest` sets it up (a spawned process starts without:
+    # every debug line would then be rendered)
+    from ingest.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
     # everything heavy is imported and warmed before the clock starts
+    from ingest.language import detect_language
     from ingest.worker import run_ingest
     from rasd.bench_extract import eval_pages as warm_pages
     from rasd.bench_extract import rasd_extractor
 
     body, page = warm_pages()[0]
     rasd_extractor(settings.min_article_chars)(body, page)
+    # the language model loads on the first text in a Latin script
+    detect_language("The council met on Tuesday to discuss the budget for the coming year and the new schools.")
     ready.set()
     go.wait()
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     stats = run_ingest(settings, until_end=True)
-    results.put((started, time.time(), stats.pages, stats.articles))
+    results.put((started, time.time(), stats.pages, stats.articles, time.process_time() - cpu))
 
 
-def _run_workers(settings: Settings, count: int) -> tuple[float, int, int]:
-    """Seconds from the start signal to the last worker's end, pages, articles."""
+def _busy_cores() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, in seconds
+    (/proc/stat), to tell how much of the cores a run had."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [float(v) for v in stat.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])
+    return (total - idle) / tick, total / tick
+
+
+@dataclass
+class WorkersRun:
+    seconds: float
+    pages: int
+    articles: int
+    # CPU seconds the worker processes spent, in all
+    worker_cpu_s: float
+    # share of the machine's cores busy during the run (every process)
+    machine_busy: float
+
+
+def _run_workers(settings: Settings, count: int) -> WorkersRun:
+    """From the start signal to the last worker's end."""
     ctx = mp.get_context("spawn")
     go = ctx.Event()
     results = ctx.Queue()
@@ -86,12 +116,16 @@ def _run_workers(settings: Settings, count: int) -> tuple[float, int, int]:
         p.start()
     for r in readies:
         r.wait(timeout=120)
+    busy0, total0 = _busy_cores()
     t0 = time.time()
     go.set()
     done = [results.get(timeout=1800) for _ in procs]
+    busy1, total1 = _busy_cores()
     for p in procs:
         p.join(timeout=60)
-    return max(d[1] for d in done) - t0, sum(d[2] for d in done), sum(d[3] for d in done)
+    return WorkersRun(seconds=max(d[1] for d in done) - t0, pages=sum(d[2] for d in done),
+                      articles=sum(d[3] for d in done), worker_cpu_s=sum(d[4] for d in done),
+                      machine_busy=(busy1 - busy0) / max(total1 - total0, 1e-9))
 
 
 def _bare_trafilatura(corpus: Corpus) -> float:
@@ -107,14 +141,17 @@ def _fresh(base: Settings) -> Settings:
     return s
 
 
-def _ingest_run(base: Settings, messages: list[bytes], workers: int) -> dict[str, float]:
+def _ingest_run(base: Settings, messages: list[bytes], workers: int) -> WorkersRun:
     s = _fresh(base)
     try:
         _produce(s, messages)
-        seconds, pages, articles = _run_workers(s, workers)
-        return {"pages_per_s": pages / seconds, "pages": pages, "articles": articles, "seconds": seconds}
+        return _run_workers(s, workers)
     finally:
         drop_run(s)
+
+
+def _rate(run: WorkersRun) -> float:
+    return run.pages / run.seconds
 
 
 def run_benchmark(generated: int = 2000) -> str:
@@ -127,27 +164,40 @@ def run_benchmark(generated: int = 2000) -> str:
         for i in range(EVAL_COPIES) for body, page in eval_pages()
     ]
     corpora = [Corpus(f"evaluation set x{EVAL_COPIES}", eval_copies), Corpus("generated", generated_pages(generated))]
-    lines = [f"Rasd ingest benchmark: one ingest process vs bare trafilatura.extract, {os.cpu_count()} cores "
+    cores = os.cpu_count() or 1
+    lines = [f"Rasd ingest benchmark: one ingest process vs bare trafilatura.extract, {cores} cores "
              f"(Kafka and the search engine run on the same machine)"]
-    two: dict[str, float] | None = None
-    one_generated: dict[str, float] | None = None
+    two: WorkersRun | None = None
+    one_generated: WorkersRun | None = None
     for corpus in corpora:
         print(f"{corpus.name}: {len(corpus.pages)} pages ...", flush=True)
         messages = _messages(corpus)
         bare = _bare_trafilatura(corpus)
         one = _ingest_run(base, messages, 1)
         lines.append(
-            f"  {corpus.name:22s} bare trafilatura {bare:6.1f} pages/s   rasd ingest (1 worker) {one['pages_per_s']:6.1f} pages/s"
-            f" ({one['pages_per_s'] / bare:4.2f}x, target >= 0.85x; {int(one['articles'])} articles of {int(one['pages'])} pages)"
+            f"  {corpus.name:22s} bare trafilatura {bare:6.1f} pages/s   rasd ingest (1 worker) {_rate(one):6.1f} pages/s"
+            f" ({_rate(one) / bare:4.2f}x; {one.articles} articles of {one.pages} pages)"
+        )
+        lines.append(
+            f"  {'':22s} CPU per page: bare trafilatura {1000 / bare:5.2f} ms, ingest worker {1000 * one.worker_cpu_s / one.pages:5.2f} ms"
+            f" (the rest of its {1000 * one.seconds / one.pages:5.2f} ms a page is waiting on Kafka and the search engine)"
         )
         if corpus.name == "generated":
             one_generated = one
             print("two workers ...", flush=True)
             two = _ingest_run(base, messages, 2)
     if two is not None and one_generated is not None:
+        one_cores = one_generated.worker_cpu_s / one_generated.seconds
+        spare = (1 - one_generated.machine_busy) * cores
         lines.append(
-            f"  two ingest workers, one group, 3 partitions: {two['pages_per_s']:6.1f} pages/s = "
-            f"{two['pages_per_s'] / one_generated['pages_per_s']:4.2f}x one worker (target >= 1.7x where the cores allow)"
+            f"  two ingest workers, one group, 3 partitions: {_rate(two):6.1f} pages/s = "
+            f"{_rate(two) / _rate(one_generated):4.2f}x one worker (target >= 1.7x where the cores allow)"
+        )
+        lines.append(
+            f"    one worker: used {one_cores:.2f} cores, machine {100 * one_generated.machine_busy:.0f}% busy"
+            f" -> at most about {(one_cores + spare) / one_cores:.2f}x was possible here;"
+            f" two workers: machine {100 * two.machine_busy:.0f}% busy,"
+            f" CPU per page {1000 * two.worker_cpu_s / two.pages:.2f} ms vs {1000 * one_generated.worker_cpu_s / one_generated.pages:.2f} ms for one"
         )
     return "\n".join(lines)
 

@@ -115,6 +115,19 @@ def test_short_brief_stays_an_article_even_under_a_section_url() -> None:
     assert_verdict(classify_fixture("ar-short-brief-with-related-list.html", url), "article", "article")
 
 
+@pytest.mark.parametrize(("name", "url", "kind"), [
+    ("ar-short-brief-with-related-list.html", "https://alwatan-alyawm.example/news/2026/11/12/48216", "article"),
+    ("ar-section-index-politics.html", "https://alwatan-alyawm.example/section/politics", "section_index"),
+])
+def test_without_its_description_an_article_verdict_is_plain_and_other_verdicts_unchanged(name, url, kind) -> None:
+    html = bad_page(name)
+    tree, text = extracted_text(html, url)
+    described = classify_page(tree, html, url, text, min_chars=MIN_CHARS)
+    plain = classify_page(tree, html, url, text, min_chars=MIN_CHARS, describe_article=False)
+    assert described.kind == kind
+    assert plain == (PageVerdict("article", "article", "article") if kind == "article" else described)
+
+
 # --- galleries and videos ---------------------------------------------------------
 
 def test_photo_album_of_captioned_photos_without_prose_is_a_gallery() -> None:
