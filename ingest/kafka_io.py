@@ -260,7 +260,7 @@ def run_batches(
         if not records:
             if idle_exit_s is not None and time.monotonic() - last_record >= idle_exit_s:
                 break
-            if until_end and _caught_up(consumer, end_offsets):
+            if until_end and caught_up(consumer, end_offsets):
                 break
             continue
         last_record = time.monotonic()
@@ -273,7 +273,7 @@ def run_batches(
     return stats
 
 
-def _caught_up(consumer: KafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
+def caught_up(consumer: KafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
     assigned = consumer.assignment()
     if not assigned:
         return False

@@ -20,7 +20,8 @@ from ingest.clusters import ClusterInput, StoryClusters
 from ingest.extraction import ExtractionError, classification_of, extract_article, with_body
 from ingest.extraction_log import ExtractionLog, PageOutcome
 from ingest.identity import document_id
-from ingest.kafka_io import ContractError, Publisher, decode, encode, excerpt, make_consumer, make_producer, run_batches
+from ingest.kafka_io import ContractError, Publisher, decode, encode, excerpt, make_consumer, make_producer
+from ingest.overlapped_batches import run_overlapped_batches
 from ingest.models import Article, DeadLetter, DeadLetterReason, FetchedPage
 from ingest.settings import Settings
 from ingest.source_profiles import SourceProfiles
@@ -37,8 +38,13 @@ class IngestStats:
     unclustered: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
 
+    # Batches overlap: one is extracted while the one before is finished on
+    # another thread, and both count dead letters.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
     def dead(self, reason: str) -> None:
-        self.dead_letters[reason] = self.dead_letters.get(reason, 0) + 1
+        with self._lock:
+            self.dead_letters[reason] = self.dead_letters.get(reason, 0) + 1
 
 
 @dataclass
@@ -70,15 +76,17 @@ class _Extracted:
     where: dict[str, Any]
 
 
-class _Batch:
-    """One batch's outputs: exactly one article or dead letter per page, and
-    one extraction-log outcome per page that could be read."""
+class ExtractedBatch:
+    """One batch between its two halves: the pages extracted so far, and its
+    outputs (exactly one article or dead letter per page, one extraction-log
+    outcome per page that could be read)."""
 
     def __init__(self, settings: Settings, publisher: Publisher, stats: IngestStats) -> None:
         self.settings = settings
         self.publisher = publisher
         self.stats = stats
         self.outcomes: list[PageOutcome] = []
+        self.extracted: list[_Extracted] = []
 
     def dead(self, reason: DeadLetterReason, detail: str, page: FetchedPage, where: dict[str, Any]) -> None:
         self.stats.dead(reason)
@@ -101,7 +109,7 @@ class _Batch:
         ))
 
 
-def extract_record(record: ConsumerRecord, batch: _Batch, profiles: SourceProfiles) -> _Extracted | None:
+def extract_record(record: ConsumerRecord, batch: ExtractedBatch, profiles: SourceProfiles) -> _Extracted | None:
     """One page in: its article, or None once its dead letter is sent."""
     settings, stats = batch.settings, batch.stats
     stats.pages += 1
@@ -130,7 +138,7 @@ def extract_record(record: ConsumerRecord, batch: _Batch, profiles: SourceProfil
     return None
 
 
-def _publish(item: _Extracted, article: Article, batch: _Batch) -> None:
+def _publish(item: _Extracted, article: Article, batch: ExtractedBatch) -> None:
     settings = batch.settings
     value = encode(article)
     if len(value) > settings.kafka_max_message_bytes:
@@ -143,14 +151,23 @@ def _publish(item: _Extracted, article: Article, batch: _Batch) -> None:
     batch.published(item.page, article)
 
 
-def process_batch(records: Sequence[ConsumerRecord], settings: Settings, publisher: Publisher, stats: IngestStats,
-                  parts: IngestParts) -> None:
-    """Every page of the batch becomes exactly one article or dead letter.
-    Site boilerplate and story clusters are looked up for the whole batch at
-    once (a round trip or two to each shared store), after extraction."""
-    batch = _Batch(settings, publisher, stats)
+def extract_batch(records: Sequence[ConsumerRecord], settings: Settings, publisher: Publisher, stats: IngestStats,
+                  parts: IngestParts) -> ExtractedBatch:
+    """The CPU-bound head of a batch: decode and extract every page (pages
+    that fail get their dead letter now). Touches no shared store."""
+    batch = ExtractedBatch(settings, publisher, stats)
     parts.profiles.refresh()
-    extracted = [item for record in records if (item := extract_record(record, batch, parts.profiles))]
+    batch.extracted = [item for record in records if (item := extract_record(record, batch, parts.profiles))]
+    return batch
+
+
+def finish_batch(batch: ExtractedBatch, parts: IngestParts) -> None:
+    """The tail of a batch: site boilerplate and story clusters looked up for
+    the whole batch at once (a round trip or two to each shared store), the
+    articles published, the outcomes logged, every output acknowledged (or
+    an exception: the batch must not be committed)."""
+    settings, stats = batch.settings, batch.stats
+    extracted = batch.extracted
     kept: list[tuple[_Extracted, Article]] = []
     for item, clean in zip(extracted, parts.boilerplate.clean([item.article for item in extracted])):
         stats.boilerplate_lines += clean.removed_lines
@@ -176,6 +193,15 @@ def process_batch(records: Sequence[ConsumerRecord], settings: Settings, publish
         _publish(item, article.model_copy(update={"cluster_id": assigned.cluster_id, "duplicate_of": assigned.duplicate_of}),
                  batch)
     parts.extraction_log.record(batch.outcomes)
+    # Raises if any output was not acknowledged: the batch stays uncommitted.
+    batch.publisher.flush()
+
+
+def process_batch(records: Sequence[ConsumerRecord], settings: Settings, publisher: Publisher, stats: IngestStats,
+                  parts: IngestParts) -> None:
+    """Every page of the batch becomes exactly one acknowledged article or
+    dead letter (both halves in turn, for callers that need no overlap)."""
+    finish_batch(extract_batch(records, settings, publisher, stats, parts), parts)
 
 
 def run_ingest(
@@ -199,13 +225,12 @@ def run_ingest(
         failed = True
         try:
 
-            def handle(records: Sequence[ConsumerRecord]) -> None:
-                process_batch(records, settings, publisher, stats, parts)
-                # Raises if any output was not acknowledged: the batch stays uncommitted.
-                publisher.flush()
-
-            run_batches(consumer, handle, poll_timeout_ms=settings.consumer_poll_timeout_ms, stop=stop,
-                        idle_exit_s=idle_exit_s, max_batches=max_batches, until_end=until_end, on_batch=progress)
+            # A batch's store round trips and Kafka acknowledgements overlap
+            # the extraction of the next one.
+            run_overlapped_batches(
+                consumer, lambda records: extract_batch(records, settings, publisher, stats, parts),
+                lambda batch: finish_batch(batch, parts), poll_timeout_ms=settings.consumer_poll_timeout_ms, stop=stop,
+                idle_exit_s=idle_exit_s, max_batches=max_batches, until_end=until_end, on_batch=progress)
             failed = False
         finally:
             publisher.close(flush=not failed)

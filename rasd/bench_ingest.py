@@ -79,7 +79,12 @@ def _worker(settings: Settings, ready: Any, go: Any, results: Any) -> None:
     ready.set()
     go.wait()
     started, cpu = time.time(), time.process_time()
-    stats = run_ingest(settings, until_end=True)
+    try:
+        stats = run_ingest(settings, until_end=True)
+    except BaseException as exc:
+        # the parent would otherwise wait for this result until its timeout
+        results.put(repr(exc))
+        raise
     results.put((started, time.time(), stats.pages, stats.articles, time.process_time() - cpu))
 
 
@@ -121,6 +126,11 @@ def _run_workers(settings: Settings, count: int) -> WorkersRun:
     go.set()
     done = [results.get(timeout=1800) for _ in procs]
     busy1, total1 = _busy_cores()
+    failures = [d for d in done if isinstance(d, str)]
+    if failures:
+        for p in procs:
+            p.terminate()
+        raise RuntimeError(f"{len(failures)} of {count} ingest workers failed, first: {failures[0]}")
     for p in procs:
         p.join(timeout=60)
     return WorkersRun(seconds=max(d[1] for d in done) - t0, pages=sum(d[2] for d in done),

@@ -123,7 +123,6 @@ def reextract(
             if batch:
                 report.matched += len(batch)
                 process_batch(batch, settings, publisher, stats, parts)
-                publisher.flush()
                 report.articles, report.dead_letters = stats.articles, sum(stats.dead_letters.values())
             if progress is not None and (batch or not remaining):
                 progress(report)
