@@ -17,6 +17,7 @@ only delays learning by a page.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -64,6 +65,9 @@ def normalize_line(line: str) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
 
 
+# A site's boilerplate lines come back on every page: their keys are cached
+# (the normalization was a tenth of the ingest worker's store time).
+@lru_cache(maxsize=32_768)
 def line_key(line: str) -> str:
     return hashlib.sha1(normalize_line(line).encode("utf-8")).hexdigest()
 

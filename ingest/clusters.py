@@ -74,6 +74,7 @@ import hashlib
 import re
 import time
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -138,8 +139,9 @@ INDEX_BODY: dict[str, Any] = {
         },
     },
 }
-_SOURCE_FIELDS = ["id", "cluster_id", "duplicate_of", "content_hash", "bands", "minhash", "similarity", "order",
-                  "pos"]
+# Without "bands": they follow from the signature (band_keys), and they were
+# half of what a candidate search sent back.
+_SOURCE_FIELDS = ["id", "cluster_id", "duplicate_of", "content_hash", "minhash", "similarity", "order", "pos"]
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,8 @@ def shingles(text_norm: str) -> set[str]:
             if words:
                 grams.add(" ".join(words))
             continue
-        grams.update(" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
+        # zip of shifted lists: the windows are made in C, not a Python loop
+        grams.update(map(" ".join, zip(*(words[i:] for i in range(SHINGLE_WORDS)))))
     return grams
 
 
@@ -211,7 +214,7 @@ def signature(text_norm: str) -> LeanMinHash | None:
     if not grams:
         return None
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=SCHEME, hashfunc=_given)
-    minhash.update_batch([zlib.crc32(g.encode("utf-8")) for g in grams])
+    minhash.update_batch(list(map(zlib.crc32, map(str.encode, grams))))
     return LeanMinHash(minhash)
 
 
@@ -222,7 +225,8 @@ def similarity(a: LeanMinHash, b: LeanMinHash) -> float:
 
 def similarities(sig: LeanMinHash, others: Sequence[LeanMinHash]) -> np.ndarray:
     """``similarity(sig, o)`` for every ``o`` of ``others``, in one go."""
-    return (np.vstack([o.hashvalues for o in others]) == sig.hashvalues).mean(axis=1)
+    # np.array, not np.vstack: vstack checks every row's shape in Python
+    return (np.array([o.hashvalues for o in others]) == sig.hashvalues).mean(axis=1)
 
 
 def band_keys(sig: LeanMinHash) -> list[str]:
@@ -270,10 +274,11 @@ class _Doc:
     @classmethod
     def from_stored(cls, id: str, source: dict[str, Any], seq_no: int | None, primary_term: int | None) -> _Doc:
         minhash = source.get("minhash")
+        sig = decode_signature(minhash) if minhash else None
         return cls(
             id=id,
-            sig=decode_signature(minhash) if minhash else None,
-            bands=frozenset(source.get("bands") or ()),
+            sig=sig,
+            bands=frozenset(band_keys(sig)) if sig is not None else frozenset(),
             content_hash=source.get("content_hash") or "",
             order=source.get("order"),
             pos=int(source.get("pos") or 0),
@@ -342,7 +347,8 @@ class ClusterStore:
 
     def _candidates(self, docs: Sequence[_Doc]) -> dict[str, _Doc]:
         """Every stored article sharing a band or a content hash with
-        ``docs`` (paged by id, so none is missed however many match)."""
+        ``docs``, ``docs`` themselves left out (paged by id, so none is
+        missed however many match)."""
         found: dict[str, _Doc] = {}
         group: list[_Doc] = []
         terms = 0
@@ -366,7 +372,9 @@ class ClusterStore:
             "_source": _SOURCE_FIELDS,
             "sort": [{"id": "asc"}],
             "query": {"bool": {"should": [{"terms": {"bands": bands}}, {"terms": {"content_hash": hashes}}],
-                               "minimum_should_match": 1}},
+                               "minimum_should_match": 1,
+                               # just written by this batch, known here already
+                               "must_not": [{"ids": {"values": [d.id for d in docs]}}]}},
         }
         while True:
             hits = self.client.search_raw(self.index, body)["hits"]["hits"]
@@ -513,8 +521,7 @@ class ClusterStore:
         if doc.sig is None:
             return []
         ids = set(by_hash.get(doc.content_hash, ()))
-        for band in doc.bands:
-            ids |= by_band.get(band, set())
+        ids.update(*(by_band.get(band, ()) for band in doc.bands))
         ids.discard(doc.id)
         matches: list[_Match] = []
         others: list[_Doc] = []
@@ -541,14 +548,15 @@ class ClusterStore:
         known: dict[str, _Doc] = {d.id: d for d in docs}
         for cid, cand in self._candidates(docs).items():
             known.setdefault(cid, cand)
-        by_band: dict[str, set[str]] = {}
-        by_hash: dict[str, set[str]] = {}
+        # defaultdict, not setdefault(k, set()): that builds a set per call
+        by_band: defaultdict[str, set[str]] = defaultdict(set)
+        by_hash: defaultdict[str, set[str]] = defaultdict(set)
         for other in known.values():
             if other.sig is None:
                 continue
-            by_hash.setdefault(other.content_hash, set()).add(other.id)
+            by_hash[other.content_hash].add(other.id)
             for band in other.bands:
-                by_band.setdefault(band, set()).add(other.id)
+                by_band[band].add(other.id)
         matches = {d.id: self._matches(d, by_band, by_hash, known) for d in docs}
 
         unordered = list({m.doc.id: m.doc for ms in matches.values() for m in ms if m.doc.order is None}.values())

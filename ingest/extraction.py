@@ -5,9 +5,12 @@ Kafka, and re-running them on stored pages later gives the same documents."""
 from __future__ import annotations
 
 
+from copy import copy
+
 import structlog
 import trafilatura
 from lxml.html import HtmlElement
+from trafilatura.settings import Extractor
 
 from ingest.arabic import normalize_arabic
 from ingest.classify import binary_kind, classify_page
@@ -98,6 +101,21 @@ def _prepared_tree(html: str, rules: ExtractionRules | None, origins: dict[str, 
     return tree, kickers
 
 
+# Built once: trafilatura builds its options from its config file on every
+# call otherwise (a twentieth of the extraction time); each page gets a copy
+# carrying its URL.
+_TRAFILATURA_OPTIONS = Extractor(
+    output_format="python",
+    comments=False,
+    # trafilatura's own fallback (readability, jusText) costs a fifth of
+    # the extraction time; the page preparation and the furniture rules
+    # do better on the evaluation set (rasd bench-extract).
+    fast=True,
+    # read below from the same tree, without trafilatura's slow searches
+    with_metadata=False,
+)
+
+
 def extract_article(page: FetchedPage, *, min_chars: int, profile: SourceProfile | None = None,
                     max_page_bytes: int | None = None) -> Article:
     """Extract the article in ``page`` or raise ExtractionError.
@@ -124,17 +142,9 @@ def extract_article(page: FetchedPage, *, min_chars: int, profile: SourceProfile
     # Parsed once, prepared, then read by trafilatura (which works on a copy)
     # and by the date reader (the preparation changes nothing dates come from).
     tree, kickers = _prepared_tree(html, profile.extraction if profile else None, origins)
-    doc = trafilatura.bare_extraction(
-        tree if tree is not None else html,
-        url=page.final_url,
-        include_comments=False,
-        # trafilatura's own fallback (readability, jusText) costs a fifth of
-        # the extraction time; the page preparation and the furniture rules
-        # do better on the evaluation set (rasd bench-extract).
-        fast=True,
-        # read below from the same tree, without trafilatura's slow searches
-        with_metadata=False,
-    )
+    options = copy(_TRAFILATURA_OPTIONS)
+    options.url = options.source = page.final_url
+    doc = trafilatura.bare_extraction(tree if tree is not None else html, url=page.final_url, options=options)
     meta = page_metadata(tree, page.final_url) if tree is not None else PageMeta()
     origins.update(meta.origins)
     section = meta.section
