@@ -18,6 +18,11 @@ class _CurrentStderrLogger:
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
 
+class _SlowTaskNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "blocking the event loop" not in record.getMessage()
+
+
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
     # kafka-python and the search clients are chatty at INFO
@@ -30,6 +35,12 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     # The group's first assignment runs before topic metadata arrives and
     # warns about it; the next rebalance (milliseconds later) is complete.
     logging.getLogger("kafka.coordinator.assignors").setLevel(logging.ERROR)
+    # kafka-python times each step of its I/O thread by the wall clock; while
+    # extraction holds the GIL the step looks slow and it warns that a task
+    # "is blocking the event loop" (hundreds of lines a minute, none true).
+    selector = logging.getLogger("kafka.net.selector")
+    if not any(isinstance(f, _SlowTaskNoise) for f in selector.filters):
+        selector.addFilter(_SlowTaskNoise())
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[

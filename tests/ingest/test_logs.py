@@ -25,3 +25,17 @@ def test_json_logs_are_one_object_per_line(monkeypatch):
     structlog.get_logger("t").info("event_name", url="https://news.example/a")
     assert '"event": "event_name"' in out.getvalue()
     configure_logging("INFO")
+
+
+def test_kafka_slow_task_warnings_are_dropped_and_its_other_warnings_kept(caplog):
+    import logging
+
+    configure_logging("INFO")
+    configure_logging("INFO")  # twice: one filter, not two
+    selector = logging.getLogger("kafka.net.selector")
+    assert len(selector.filters) == 1
+    with caplog.at_level(logging.WARNING, logger="kafka.net.selector"):
+        selector.warning("Task %r ran for %.3fs (>%.3fs threshold). It is blocking the event loop -- likely a tight "
+                         "sync loop inside a coroutine. Other pollers will time out.", "t", 0.3, 0.1)
+        selector.warning("Task %s left RUNNING after step; demoting to UNSCHEDULED", "t")
+    assert [r.getMessage() for r in caplog.records] == ["Task t left RUNNING after step; demoting to UNSCHEDULED"]
