@@ -74,7 +74,7 @@ import hashlib
 import re
 import time
 import zlib
-from collections import defaultdict
+from functools import cached_property
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +112,10 @@ MAX_DEPTH = 3
 # terms per candidate query (index.max_terms_count is 65536)
 MAX_TERMS = 40_000
 PAGE_SIZE = 500
+# band pairs compared at once when matching (bounds the memory: 9 bytes each)
+MATCH_CELLS = 2_000_000
+# odd 64-bit constants mixing a band's three rows into one number
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 # After a failure the store is left alone this long (those batches get no
 # cluster): a dead engine would otherwise cost every batch a timeout.
 RECONNECT_AFTER_S = 30.0
@@ -223,12 +227,6 @@ def similarity(a: LeanMinHash, b: LeanMinHash) -> float:
     return float(a.jaccard(b))
 
 
-def similarities(sig: LeanMinHash, others: Sequence[LeanMinHash]) -> np.ndarray:
-    """``similarity(sig, o)`` for every ``o`` of ``others``, in one go."""
-    # np.array, not np.vstack: vstack checks every row's shape in Python
-    return (np.array([o.hashvalues for o in others]) == sig.hashvalues).mean(axis=1)
-
-
 def band_keys(sig: LeanMinHash) -> list[str]:
     """One key per band: the band number and its rows, in hex (no hash:
     the rows are already hash values, and 42 digests per article cost
@@ -254,7 +252,6 @@ class _Doc:
 
     id: str
     sig: LeanMinHash | None
-    bands: frozenset[str]
     content_hash: str
     order: int | None = None
     pos: int = 0
@@ -265,6 +262,12 @@ class _Doc:
     primary_term: int | None = None
     # decided here, not written yet
     dirty: bool = False
+
+    @cached_property
+    def bands(self) -> frozenset[str]:
+        # only the batch's own articles (and one waited for) are searched by
+        # band: the candidates found never need theirs
+        return frozenset(band_keys(self.sig)) if self.sig is not None else frozenset()
 
     @property
     def key(self) -> tuple[int, int, str]:
@@ -278,7 +281,6 @@ class _Doc:
         return cls(
             id=id,
             sig=sig,
-            bands=frozenset(band_keys(sig)) if sig is not None else frozenset(),
             content_hash=source.get("content_hash") or "",
             order=source.get("order"),
             pos=int(source.get("pos") or 0),
@@ -516,30 +518,47 @@ class ClusterStore:
 
     # -- deciding ------------------------------------------------------
 
-    def _matches(self, doc: _Doc, by_band: dict[str, set[str]], by_hash: dict[str, set[str]],
-                 known: dict[str, _Doc]) -> list[_Match]:
-        if doc.sig is None:
-            return []
-        ids = set(by_hash.get(doc.content_hash, ()))
-        ids.update(*(by_band.get(band, ()) for band in doc.bands))
-        ids.discard(doc.id)
-        matches: list[_Match] = []
-        others: list[_Doc] = []
-        for other_id in sorted(ids):
-            other = known[other_id]
-            if other.sig is None:
-                continue
-            if other.content_hash == doc.content_hash:
-                matches.append(_Match(other, 1.0, True))
-            else:
-                others.append(other)
-        if others:
-            # all candidates at once: a page of a templated site can have
-            # dozens, and one numpy comparison beats dozens of jaccard() calls
-            for other, sim in zip(others, similarities(doc.sig, [o.sig for o in others])):  # type: ignore[misc]
-                if sim >= self.threshold:
-                    matches.append(_Match(other, float(sim), False))
-        return matches
+    def _matches(self, docs: Sequence[_Doc], known: dict[str, _Doc]) -> dict[str, list[_Match]]:
+        """For each of ``docs``, the known articles it matches: those with the
+        same text, and the LSH candidates (a band of the signature equal)
+        whose estimated similarity reaches the threshold.
+
+        In numpy, a block of ``docs`` at a time: each band's three rows mixed
+        into one number find the candidate pairs; their similarity is taken,
+        and the bands of those close enough are compared row by row (so a
+        collision of the mix changes nothing). Per pair in Python, a
+        templated site with hundreds of candidates per page made this the
+        costliest part of a batch."""
+        out: dict[str, list[_Match]] = {d.id: [] for d in docs}
+        pool = [d for d in known.values() if d.sig is not None]
+        subjects = [d for d in docs if d.sig is not None]
+        if not subjects or len(pool) < 2:
+            return out
+        rows = {d.id: i for i, d in enumerate(pool)}
+        values = np.array([d.sig.hashvalues for d in pool])  # type: ignore[union-attr]
+        bands = values[:, : BANDS * ROWS].reshape(len(pool), BANDS, ROWS)
+        wide = bands.astype(np.uint64)
+        mixed = wide[:, :, 0] * _MIX[0] + wide[:, :, 1] * _MIX[1] + wide[:, :, 2]
+        texts: dict[str, int] = {}
+        text_of = np.array([texts.setdefault(d.content_hash, len(texts)) for d in pool])
+        block = max(1, MATCH_CELLS // (len(pool) * BANDS))
+        for start in range(0, len(subjects), block):
+            chunk = subjects[start : start + block]
+            at = np.array([rows[d.id] for d in chunk])
+            same = text_of[at][:, None] == text_of[None, :]
+            maybe = same | (mixed[at][:, None, :] == mixed[None, :, :]).any(axis=2)
+            maybe[np.arange(len(chunk)), at] = False
+            k, j = np.nonzero(maybe)
+            sims = (values[at[k]] == values[j]).mean(axis=1)
+            same_text = same[k, j]
+            close = same_text | (sims >= self.threshold)
+            k, j, sims, same_text = k[close], j[close], sims[close], same_text[close]
+            banded = (bands[at[k]] == bands[j]).all(axis=2).any(axis=1)
+            keep = same_text | banded
+            for kk, jj, same_kj, sim in zip(k[keep], j[keep], same_text[keep], sims[keep]):
+                other = pool[jj]
+                out[chunk[kk].id].append(_Match(other, 1.0, True) if same_kj else _Match(other, float(sim), False))
+        return out
 
     def _decide(self, docs: Sequence[_Doc], depth: int = 0) -> None:
         """Decide ``docs`` (ordered, undecided) and write the decisions."""
@@ -548,16 +567,7 @@ class ClusterStore:
         known: dict[str, _Doc] = {d.id: d for d in docs}
         for cid, cand in self._candidates(docs).items():
             known.setdefault(cid, cand)
-        # defaultdict, not setdefault(k, set()): that builds a set per call
-        by_band: defaultdict[str, set[str]] = defaultdict(set)
-        by_hash: defaultdict[str, set[str]] = defaultdict(set)
-        for other in known.values():
-            if other.sig is None:
-                continue
-            by_hash[other.content_hash].add(other.id)
-            for band in other.bands:
-                by_band[band].add(other.id)
-        matches = {d.id: self._matches(d, by_band, by_hash, known) for d in docs}
+        matches = self._matches(docs, known)
 
         unordered = list({m.doc.id: m.doc for ms in matches.values() for m in ms if m.doc.order is None}.values())
         gone: set[str] = set()
@@ -623,7 +633,7 @@ class ClusterStore:
             if doc is None:
                 sig = signature(item.text_norm)
                 # an unset hash ("" is Article's default) would make every such article a duplicate
-                doc = _Doc(id=item.id, sig=sig, bands=frozenset(band_keys(sig)) if sig is not None else frozenset(),
+                doc = _Doc(id=item.id, sig=sig,
                            content_hash=item.content_hash or content_hash(item.text_norm))
                 new.append((item, doc))
             docs[item.id] = doc

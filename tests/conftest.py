@@ -80,18 +80,36 @@ def elasticsearch_url(stack_settings: Settings) -> str:
     return f"http://127.0.0.1:{stack_settings.stack_elasticsearch_port}"
 
 
+@pytest.fixture(scope="session")
+def _kafka_admin(kafka_bootstrap: str) -> Iterator[object]:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="rasd-tests")
+    yield admin
+    admin.close()
+
+
 @pytest.fixture
-def settings(stack_settings: Settings, kafka_bootstrap: str, opensearch_url: str) -> Settings:
+def settings(stack_settings: Settings, kafka_bootstrap: str, opensearch_url: str, _kafka_admin: object) -> Iterator[Settings]:
     """Per-test Settings on the shared stack: private topics, consumer groups
-    and index alias so tests never see each other's data. Topics exist on return."""
-    from ingest.kafka_io import ensure_topics
+    and index alias so tests never see each other's data. Topics exist on
+    return and are deleted after the test: a session's thousands of them
+    would otherwise pile up in the one broker, every partition holding open
+    files, until it runs out of them."""
+    from kafka.errors import KafkaError
+
+    from ingest.kafka_io import all_topics, ensure_topics
 
     tag = f"t{uuid.uuid4().hex[:8]}"
     s = stack_settings.namespaced(tag).model_copy(
         update={"kafka_bootstrap_servers": kafka_bootstrap, "search_url": opensearch_url}
     )
     ensure_topics(s)
-    return s
+    yield s
+    try:
+        _kafka_admin.delete_topics(all_topics(s))  # type: ignore[attr-defined]
+    except KafkaError:  # a test that deleted a topic itself, or a broker a test stopped
+        pass
 
 
 @pytest.fixture(autouse=True)

@@ -124,6 +124,59 @@ def test_band_keys_depend_on_the_band_and_content_hash_on_the_text():
     assert len(content_hash("نص")) == 64
 
 
+def _per_pair_matches(doc: _Doc, known: dict[str, _Doc]) -> list[tuple[str, float, bool]]:
+    """The definition, one pair at a time: the same text, or a shared band
+    and an estimated similarity at the threshold or above."""
+    out = []
+    for other in known.values():
+        if other.id == doc.id or other.sig is None or doc.sig is None:
+            continue
+        if other.content_hash == doc.content_hash:
+            out.append((other.id, 1.0, True))
+        elif set(band_keys(doc.sig)) & set(band_keys(other.sig)) and similarity(doc.sig, other.sig) >= THRESHOLD:
+            out.append((other.id, round(similarity(doc.sig, other.sig), 6), False))
+    return sorted(out)
+
+
+def test_batch_matching_finds_exactly_the_pairs_the_definition_names():
+    """Every corpus page, edited copies of the wire story (its start cut off,
+    a tenth more each time, so the similarity crosses the threshold), exact copies under
+    other ids and a text without words, matched in blocks smaller than the
+    batch: the numpy matcher names the same pairs as the per-pair rule."""
+    texts = {p.name: normalize_arabic(p.text) for p in pages()}
+    words = texts["wire_alwasat"].split(" ")
+    cuts = (1, 3, 5, 7, 9)
+    for cut in cuts:
+        texts[f"cut{cut}"] = " ".join(words[len(words) * cut // 10 :])
+    texts["copy1"] = texts["copy2"] = texts["wire_nabd"]
+    texts["empty"] = "، ."
+    docs = []
+    for name, text in texts.items():
+        s = signature(text)
+        docs.append(_Doc(id=name, sig=s,
+                         content_hash=content_hash(text)))
+    known = {d.id: d for d in docs}
+    store = ClusterStore.__new__(ClusterStore)  # matching needs no engine
+    store.threshold = THRESHOLD
+    import ingest.clusters as clusters
+
+    original = clusters.MATCH_CELLS
+    clusters.MATCH_CELLS = BANDS * len(docs) * 3  # blocks of 3 documents
+    try:
+        found = store._matches(docs, known)
+    finally:
+        clusters.MATCH_CELLS = original
+    for doc in docs:
+        got = sorted((m.doc.id, round(m.similarity, 6), m.same_text) for m in found[doc.id])
+        assert got == _per_pair_matches(doc, known), doc.id
+    assert {m.doc.id for m in found["copy1"]} >= {"copy2", "wire_nabd"}
+    assert found["empty"] == []
+    near = [m for m in found["cut1"] if not m.same_text]
+    assert near and all(m.similarity >= THRESHOLD for m in near)
+    to_original = [any(m.doc.id == "wire_alwasat" for m in found[f"cut{c}"]) for c in cuts]
+    assert to_original[0] and not to_original[-1], "the cuts cross the threshold"
+
+
 # -- the shared store (real OpenSearch) ----------------------------------------
 
 
@@ -265,7 +318,7 @@ def test_a_worker_that_stalls_after_ordering_is_decided_for_by_the_next(settings
     # worker 1 creates and orders copy 1, then stalls before deciding it
     first = cluster_input("wire_alwasat")
     s1 = signature(first.text_norm)
-    doc = _Doc(id=first.id, sig=s1, bands=frozenset(band_keys(s1)), content_hash=first.content_hash)
+    doc = _Doc(id=first.id, sig=s1, content_hash=first.content_hash)
     stalled._create([(first, doc)])
     stalled._stamp([doc], refresh_first=False)
 
@@ -283,7 +336,7 @@ def test_a_worker_that_stalls_before_ordering_is_ordered_after_the_next(settings
     stalled.ensure()
     first = cluster_input("wire_alwasat")
     s1 = signature(first.text_norm)
-    doc = _Doc(id=first.id, sig=s1, bands=frozenset(band_keys(s1)), content_hash=first.content_hash)
+    doc = _Doc(id=first.id, sig=s1, content_hash=first.content_hash)
     stalled._create([(first, doc)])  # ... and nothing more: the worker died
 
     second = cluster_input("wire_nabd")

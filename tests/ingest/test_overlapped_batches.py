@@ -4,6 +4,7 @@ whose tail returned, in order, also when the group rebalances."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -166,10 +167,12 @@ def test_two_consumers_joining_mid_run_process_everything_and_commit_to_the_end(
             seen.extend(values)
         first_started.set()
 
+    stop = threading.Event()
+
     def run() -> None:
         consumer = _consumer(settings, 7)
         try:
-            run_overlapped_batches(consumer, _values, finish, poll_timeout_ms=300, idle_exit_s=5)
+            run_overlapped_batches(consumer, _values, finish, poll_timeout_ms=300, stop=stop)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
         finally:
@@ -180,9 +183,20 @@ def test_two_consumers_joining_mid_run_process_everything_and_commit_to_the_end(
     assert first_started.wait(WAIT_S)
     second = threading.Thread(target=run)
     second.start()
-    first.join(120)
-    second.join(120)
+    end = {0: 200, 1: 200, 2: 200}
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and not errors:
+            with lock:
+                everything = set(seen) == set(range(total))
+            if everything and _committed(settings, settings.ingest_group_id) == end:
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        first.join(60)
+        second.join(60)
     assert not first.is_alive() and not second.is_alive()
     assert errors == []
     assert set(seen) == set(range(total))  # replays are allowed, losses are not
-    assert _committed(settings, settings.ingest_group_id) == {0: 200, 1: 200, 2: 200}
+    assert _committed(settings, settings.ingest_group_id) == end
