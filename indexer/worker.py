@@ -46,6 +46,9 @@ class IndexerStats:
     alerts: int = 0
     # time spent matching batches against the rules (percolation)
     percolate_s: float = 0.0
+    # time spent handling batches (decode to dead letters flushed), without
+    # waiting on Kafka polls and commits
+    busy_s: float = 0.0
     # Waiting for an engine that cannot take writes: since when (None: not
     # stalled now), why (the last failure), the total seconds spent waiting
     # in finished stalls, and how many stalls there were.
@@ -140,6 +143,7 @@ class _BatchIndexer:
         self._stats.alerts += len(alerts)
         self._stats.percolate_s += percolate_s
         elapsed = time.monotonic() - started
+        self._stats.busy_s += elapsed
         log.info(
             "index_batch",
             engine=self._engine.distribution,
