@@ -45,8 +45,10 @@ class Settings(BaseSettings):
     articles_alias: str = "rasd-articles"
     search_request_timeout_s: float = 60.0
     # gzip request bodies (bulk, searches): less to send over a network, some
-    # CPU on both ends.
-    search_http_compress: bool = True
+    # CPU on both ends. Off by default: on loopback it cost OpenSearch a
+    # quarter of its indexing rate (`rasd bench-index`); turn it on for a
+    # cluster across a real network.
+    search_http_compress: bool = False
     # Indexer: a struggling engine (429/5xx/down/timeouts) is waited for in
     # the process, for as long as it takes: the failed documents are sent
     # again after initial, 2x, 4x ... up to max seconds. Unused, kept so that
