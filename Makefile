@@ -1,5 +1,5 @@
 # The README's two commands.
-.PHONY: demo test setup bench bench-crawl bench-alerts bench-extract bench-ingest
+.PHONY: demo test setup bench bench-crawl bench-alerts bench-extract bench-ingest bench-index
 
 setup:
 	@scripts/setup.sh
@@ -32,3 +32,7 @@ bench-extract: setup
 ## Ingest benchmark: one ingest worker vs bare trafilatura on the same pages, two workers vs one.
 bench-ingest: setup
 	.venv/bin/rasd bench-ingest
+
+## Indexer benchmark: indexer docs/s vs a raw _bulk of the same documents, OpenSearch and Elasticsearch.
+bench-index: setup
+	.venv/bin/rasd bench-index

@@ -12,9 +12,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import structlog
+from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ingest.kafka_io import ContractError, Publisher, excerpt, decode, make_consumer, make_producer, run_batches
@@ -24,17 +26,15 @@ from ingest.settings import Settings
 from indexer.alerts.emit import PendingAlert, emit_alerts
 from indexer.alerts.percolate import RuleMatch, percolate
 from indexer.alerts.records import alert_id
+from indexer.bulk import BulkLimits
 from indexer.documents import id_problem, to_document
 from indexer.engines.base import ItemResult, SearchEngine
+from indexer.stall import GroupKeeper, IndexingStopped, Stall
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 _EXCERPT_CHARS = 500
-
-
-class IndexingStalled(RuntimeError):
-    """The engine kept failing retryably; the batch stays uncommitted."""
 
 
 @dataclass
@@ -46,6 +46,16 @@ class IndexerStats:
     alerts: int = 0
     # time spent matching batches against the rules (percolation)
     percolate_s: float = 0.0
+    # time spent handling batches (decode to dead letters flushed), without
+    # waiting on Kafka polls and commits
+    busy_s: float = 0.0
+    # Waiting for an engine that cannot take writes: since when (None: not
+    # stalled now), why (the last failure), the total seconds spent waiting
+    # in finished stalls, and how many stalls there were.
+    stalled_since: datetime | None = None
+    stall_reason: str | None = None
+    stall_seconds: float = 0.0
+    stalls: int = 0
 
 
 def group_id(settings: Settings, engine: SearchEngine) -> str:
@@ -55,12 +65,24 @@ def group_id(settings: Settings, engine: SearchEngine) -> str:
 
 
 class _BatchIndexer:
-    def __init__(self, settings: Settings, engine: SearchEngine, publisher: Publisher, stats: IndexerStats) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: SearchEngine,
+        publisher: Publisher,
+        stats: IndexerStats,
+        *,
+        consumer: KafkaConsumer | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self._settings = settings
         self._engine = engine
         self._publisher = publisher
         self._stats = stats
         self._alias = settings.articles_alias
+        self._limits = BulkLimits.from_settings(settings)
+        self._keeper = GroupKeeper(consumer)
+        self._stop = stop or threading.Event()
 
     def __call__(self, records: Sequence[ConsumerRecord]) -> None:
         started = time.monotonic()
@@ -92,7 +114,8 @@ class _BatchIndexer:
         for item in rejected:
             record, article = latest[item.id]
             dead.append(
-                self._dead_letter(record, "index_rejected", item.reason or f"HTTP {item.status}", article=article)
+                # the engine's status, error type and reason ("HTTP 400: mapper_parsing_exception: ...")
+                self._dead_letter(record, "index_rejected", f"HTTP {item.status}: {item.reason}", article=article)
             )
         # Alerts only for what the engine acknowledged: an alert must never
         # point at an article that cannot be found.
@@ -120,6 +143,7 @@ class _BatchIndexer:
         self._stats.alerts += len(alerts)
         self._stats.percolate_s += percolate_s
         elapsed = time.monotonic() - started
+        self._stats.busy_s += elapsed
         log.info(
             "index_batch",
             engine=self._engine.distribution,
@@ -190,65 +214,56 @@ class _BatchIndexer:
         )
         return PendingAlert(alert=alert, channels=list(match.channels), cooldown_s=match.cooldown_s, digest=match.digest)
 
-    def _with_retries(self, call: Callable[[], T], what: str) -> T:
-        """Run ``call``, retrying retryable engine errors with backoff within
-        the indexer's retry budget; raise ``IndexingStalled`` past it."""
+    def _stall(self, step: str) -> Stall:
         settings = self._settings
-        delay = settings.index_retry_initial_s
-        for attempt in range(1, settings.index_retry_attempts + 1):
+        return Stall(
+            step,
+            self._engine.distribution,
+            initial_s=settings.index_retry_initial_s,
+            max_s=settings.index_retry_max_s,
+            log_interval_s=settings.index_stall_log_interval_s,
+            stats=self._stats,
+            keeper=self._keeper,
+            stop=self._stop,
+        )
+
+    def _with_retries(self, call: Callable[[], T], what: str) -> T:
+        """Run ``call``; on retryable engine errors wait (backoff, consumer
+        kept in its group) and run it again, for as long as it takes."""
+        stall = self._stall(what)
+        while True:
             try:
-                return call()
+                result = call()
             except EngineError as exc:
                 if not exc.retryable:
                     raise
-                if attempt == settings.index_retry_attempts:
-                    raise IndexingStalled(
-                        f"{what} still failing after {attempt} attempts on {self._engine.distribution}: {exc}; "
-                        "batch left uncommitted"
-                    ) from exc
-                log.warning("index_retry", step=what, engine=self._engine.distribution, attempt=attempt,
-                            error=str(exc), sleep_s=delay)
-                time.sleep(delay)
-                delay = min(delay * 2, settings.index_retry_max_s)
-        raise AssertionError("unreachable")
+                stall.wait(str(exc))
+                continue
+            stall.end()
+            return result
 
     def _index_with_retries(self, docs: list[dict[str, Any]]) -> list[ItemResult]:
-        """Index ``docs``; return the permanently rejected ones. Raise
-        ``IndexingStalled`` if some stay retryable after every attempt.
+        """Index ``docs``; return the permanently rejected ones. Documents
+        that fail retryably are sent again (only they), waiting as long as
+        the engine needs.
 
-        Hand-written rather than tenacity: each attempt re-sends only the
-        documents that failed retryably last time, and rejected ones leave the
-        loop for the dead-letter topic; a whole-call retry would re-send all."""
-        settings = self._settings
+        Hand-written rather than a whole-call retry: each attempt re-sends
+        only the documents that failed retryably last time, and rejected ones
+        leave the loop for the dead-letter topic."""
         rejected: list[ItemResult] = []
         pending = docs
-        delay = settings.index_retry_initial_s
-        for attempt in range(1, settings.index_retry_attempts + 1):
-            if not pending:
-                break
-            outcome = self._engine.bulk_index(self._alias, pending)
+        stall = self._stall("bulk")
+        while pending:
+            outcome = self._engine.bulk_index(self._alias, pending, limits=self._limits)
             rejected.extend(outcome.rejected)
             retry = outcome.retryable
             if not retry:
-                return rejected
+                break
             retry_ids = {item.id for item in retry}
             pending = [doc for doc in pending if doc["id"] in retry_ids]
-            if attempt == settings.index_retry_attempts:
-                break
-            log.warning(
-                "index_retry",
-                engine=self._engine.distribution,
-                attempt=attempt,
-                retryable=len(retry),
-                first_reason=retry[0].reason,
-                sleep_s=delay,
-            )
-            time.sleep(delay)
-            delay = min(delay * 2, settings.index_retry_max_s)
-        raise IndexingStalled(
-            f"{len(pending)} document(s) still failing after {settings.index_retry_attempts} attempts "
-            f"on {self._engine.distribution}; batch left uncommitted"
-        )
+            stall.wait(f"{retry[0].reason or f'HTTP {retry[0].status}'}", pending=len(pending))
+        stall.end()
+        return rejected
 
     def _dead_letter(
         self,
@@ -283,8 +298,11 @@ def run_indexer(
 ) -> IndexerStats:
     """Consume ``settings.topic_articles`` into ``settings.articles_alias``
     until ``stop`` is set, the topic has been idle for ``idle_exit_s``,
-    ``max_batches`` batches are committed, or (``until_end``) the topic is drained. Raises (leaving the current batch
-    uncommitted) if the engine stays unavailable or Kafka refuses a dead letter."""
+    ``max_batches`` batches are committed, or (``until_end``) the topic is
+    drained. An engine that cannot take writes is waited for, however long
+    (``stop`` still ends the wait, leaving the batch uncommitted). Raises
+    (leaving the current batch uncommitted) if Kafka refuses a dead letter
+    or the engine refuses a request as a whole (percolation, alerts)."""
     write_index = engine.ensure_index(settings.articles_alias)
     group = group_id(settings, engine)
     log.info(
@@ -297,25 +315,30 @@ def run_indexer(
         group=group,
     )
     stats = IndexerStats()
+    stop = stop or threading.Event()
 
     publisher = Publisher(make_producer(settings, client_id=f"rasd-indexer-{engine.distribution}-dlq"))
     failed = True
     try:
         consumer = make_consumer(settings, settings.topic_articles, group, client_id=f"rasd-indexer-{engine.distribution}")
         try:
-            run_batches(
-                consumer,
-                _BatchIndexer(settings, engine, publisher, stats),
-                poll_timeout_ms=settings.consumer_poll_timeout_ms,
-                stop=stop,
-                idle_exit_s=idle_exit_s,
-                max_batches=max_batches,
-                until_end=until_end,
-            )
+            indexer = _BatchIndexer(settings, engine, publisher, stats, consumer=consumer, stop=stop)
+            try:
+                run_batches(
+                    consumer,
+                    indexer,
+                    poll_timeout_ms=settings.consumer_poll_timeout_ms,
+                    stop=stop,
+                    idle_exit_s=idle_exit_s,
+                    max_batches=max_batches,
+                    until_end=until_end,
+                )
+            except IndexingStopped as exc:
+                log.warning("indexer_stopped_while_stalled", engine=engine.distribution, detail=str(exc))
             failed = False
         finally:
             consumer.close(autocommit=False)
     finally:
         publisher.close(flush=not failed)
-    log.info("indexer_stop", engine=engine.distribution, **stats.__dict__)
+    log.info("indexer_stop", engine=engine.distribution, **{k: v for k, v in stats.__dict__.items() if v is not None})
     return stats

@@ -206,9 +206,9 @@ def make_consumer(settings: Settings, topic: str | None, group_id: str | None, c
         max_poll_records=settings.batch_max_records,
         fetch_max_bytes=max(52_428_800, settings.kafka_max_message_bytes * 4),
         max_partition_fetch_bytes=max_record_bytes(settings),
-        # Above the indexer's worst-case retry budget for one batch, so a slow
-        # engine stalls the batch instead of getting the consumer evicted.
-        max_poll_interval_ms=900_000,
+        # A stalled indexer polls (partitions paused) while it waits, so this
+        # bounds only one step of work, not a whole engine outage.
+        max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
     )
 
 

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # OpenSearch indexers each read the whole articles topic.
     indexer_group_id: str | None = None
     consumer_poll_timeout_ms: int = 1000
+    # A consumer that does not poll for this long leaves its group. A stalled
+    # indexer keeps polling (its partitions paused) so it can wait longer.
+    kafka_max_poll_interval_ms: int = Field(default=900_000, ge=1000)
     batch_max_records: int = Field(default=500, ge=1)
 
     # Search engine
@@ -41,11 +44,27 @@ class Settings(BaseSettings):
     search_password: SecretStr | None = None
     articles_alias: str = "rasd-articles"
     search_request_timeout_s: float = 60.0
-    # Indexer: how long a batch waits for a struggling engine (429/5xx/down)
-    # before the indexer gives up on it, leaving its offsets uncommitted.
+    # gzip request bodies (bulk, searches): less to send over a network, some
+    # CPU on both ends. Off by default: on loopback it cost OpenSearch a
+    # quarter of its indexing rate (`rasd bench-index`); turn it on for a
+    # cluster across a real network.
+    search_http_compress: bool = False
+    # Indexer: a struggling engine (429/5xx/down/timeouts) is waited for in
+    # the process, for as long as it takes: the failed documents are sent
+    # again after initial, 2x, 4x ... up to max seconds. Unused, kept so that
+    # an old RASD_INDEX_RETRY_ATTEMPTS in an environment is not an error.
     index_retry_attempts: int = Field(default=8, ge=1)
     index_retry_initial_s: float = Field(default=0.5, gt=0)
     index_retry_max_s: float = Field(default=30.0, gt=0)
+    # How often (at most) a stalled indexer logs `index_stalled`.
+    index_stall_log_interval_s: float = Field(default=30.0, gt=0)
+    # One bulk request holds at most this many documents and bytes (both
+    # engines refuse bodies over http.max_content_length, 100 MB by default);
+    # a batch larger than that is sent as several requests, up to
+    # index_bulk_concurrency at a time.
+    index_bulk_max_docs: int = Field(default=500, ge=1)
+    index_bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    index_bulk_concurrency: int = Field(default=1, ge=1, le=16)
 
     # Crawling
     sources_file: Path | None = None

@@ -311,6 +311,19 @@ def bench_alerts(
     typer.echo(run_benchmark(_settings(), articles=articles, rate_per_s=rate))
 
 
+@app.command("bench-index")
+def bench_index(
+    articles: Annotated[int, typer.Option(help="generated Arabic articles per run")] = 5000,
+) -> None:
+    """Indexer benchmark on the local stack: indexer docs/s beside a raw _bulk of the same
+    pre-serialized documents (the ceiling), on OpenSearch and Elasticsearch. Prints figures."""
+    from rasd.bench_index import run_benchmark
+
+    settings = _settings().model_copy(update={"log_level": "WARNING"})
+    configure_logging("WARNING")
+    typer.echo(run_benchmark(settings, articles))
+
+
 @app.command("bench-extract")
 def bench_extract(
     pages: Annotated[int, typer.Option(help="generated pages beside the evaluation set")] = 2000,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from indexer.bulk import BulkLimits
 from ingest.engines.errors import EngineError, EngineUnavailable, is_retryable_status
 
 
@@ -59,9 +60,12 @@ class SearchEngine(Protocol):
         it yet. Idempotent. Returns the concrete write index."""
         ...
 
-    def bulk_index(self, alias: str, docs: Sequence[dict[str, Any]]) -> BulkOutcome:
-        """Index (create or overwrite) ``docs`` by their ``id``. Never raises for
-        engine-side failures: they are reported per document."""
+    def bulk_index(
+        self, alias: str, docs: Sequence[dict[str, Any]], *, limits: BulkLimits | None = None
+    ) -> BulkOutcome:
+        """Index (create or overwrite) ``docs`` by their ``id``, in requests
+        within ``limits`` (default: the engine's). Never raises for
+        engine-side failures: they are reported per document, in order."""
         ...
 
     def refresh(self, alias: str) -> None: ...

@@ -3,37 +3,19 @@ of REST calls onto its client and translates the client's exceptions into
 ``EngineError``; index layout, bulk bookkeeping and queries live here."""
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
 
 from indexer import mapping
+from indexer.bulk import RESPONSE_FILTER, BulkLimits, action_pair, chunk_ranges
 from ingest.engines.client import VendorClient
 from ingest.engines.errors import EngineError, error_reason, is_retryable_status
 from indexer.engines.base import BulkOutcome, ItemResult
 
 log = structlog.get_logger(__name__)
-
-# Both engines refuse requests over http.max_content_length (100 MB by default);
-# smaller requests also keep one slow bulk from holding a batch for long.
-DEFAULT_BULK_MAX_BYTES = 16 * 1024 * 1024
-
-
-def _chunks(docs: Sequence[dict[str, Any]], max_bytes: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    size = 0
-    for doc in docs:
-        doc_bytes = len(json.dumps(doc, ensure_ascii=False).encode("utf-8")) + 64
-        if chunk and size + doc_bytes > max_bytes:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(doc)
-        size += doc_bytes
-    if chunk:
-        yield chunk
-
 
 class ClientEngine(VendorClient):
     """A ``SearchEngine`` on top of a vendor client (mixed in by each adapter)."""
@@ -46,10 +28,14 @@ class ClientEngine(VendorClient):
         username: str | None = None,
         password: str | None = None,
         timeout_s: float = 60.0,
-        bulk_max_bytes: int = DEFAULT_BULK_MAX_BYTES,
+        http_compress: bool = False,
+        bulk_limits: BulkLimits = BulkLimits(),
     ) -> None:
-        super().__init__(url, info, username=username, password=password, timeout_s=timeout_s)
-        self._bulk_max_bytes = bulk_max_bytes
+        super().__init__(
+            url, info, username=username, password=password, timeout_s=timeout_s, http_compress=http_compress
+        )
+        self.bulk_limits = bulk_limits
+        self._bulk_pool: ThreadPoolExecutor | None = None
         self._arabic: bool | None = None
         self._filters: frozenset[str] | None = None
 
@@ -169,36 +155,50 @@ class ClientEngine(VendorClient):
         raise EngineError(f"alias {alias} spans {indices} but none is the write index", status=None, retryable=False)
 
     # -- documents --
-    def bulk_index(self, alias: str, docs: Sequence[dict[str, Any]]) -> BulkOutcome:
-        items: list[ItemResult] = []
-        for chunk in _chunks(docs, self._bulk_max_bytes):
-            items.extend(self._bulk_chunk(alias, chunk))
-        return BulkOutcome(items=items)
+    def bulk_index(
+        self, alias: str, docs: Sequence[dict[str, Any]], *, limits: BulkLimits | None = None
+    ) -> BulkOutcome:
+        limits = limits or self.bulk_limits
+        pairs = [action_pair(alias, doc) for doc in docs]
+        ranges = list(chunk_ranges([len(p) for p in pairs], limits))
 
-    def _bulk_chunk(self, alias: str, chunk: list[dict[str, Any]]) -> list[ItemResult]:
-        operations: list[dict[str, Any]] = []
-        for doc in chunk:
-            # "index", not "create": a replayed message overwrites its document.
-            operations.append({"index": {"_index": alias, "_id": doc["id"]}})
-            operations.append(doc)
+        def send(span: range) -> list[ItemResult]:
+            return self._bulk_chunk([docs[i]["id"] for i in span], [pairs[i] for i in span])
+
+        if limits.concurrency > 1 and len(ranges) > 1:
+            # Several requests in flight: the engine indexes one while this
+            # process serializes or parses another. map keeps the order.
+            per_chunk = list(self._pool(limits.concurrency).map(send, ranges))
+        else:
+            per_chunk = [send(span) for span in ranges]
+        return BulkOutcome(items=[item for chunk in per_chunk for item in chunk])
+
+    def _pool(self, workers: int) -> ThreadPoolExecutor:
+        if self._bulk_pool is None or self._bulk_pool._max_workers != workers:
+            if self._bulk_pool is not None:
+                self._bulk_pool.shutdown(wait=True)
+            self._bulk_pool = ThreadPoolExecutor(workers, thread_name_prefix=f"bulk-{self.distribution}")
+        return self._bulk_pool
+
+    def _bulk_chunk(self, ids: list[str], pairs: list[bytes]) -> list[ItemResult]:
         try:
-            response = self.bulk_raw(operations)
+            response = self.bulk_ndjson(b"".join(pairs), filter_path=RESPONSE_FILTER)
         except EngineError as exc:
-            if not exc.retryable and len(chunk) > 1:
+            if not exc.retryable and len(ids) > 1:
                 # The engine refused the request as a whole: one document is
                 # the cause, so find it instead of failing the others.
-                return [item for doc in chunk for item in self._bulk_chunk(alias, [doc])]
-            return [ItemResult(doc["id"], False, exc.status, str(exc), exc.retryable) for doc in chunk]
+                return [item for i in range(len(ids)) for item in self._bulk_chunk([ids[i]], [pairs[i]])]
+            return [ItemResult(id, False, exc.status, str(exc), exc.retryable) for id in ids]
         results: list[ItemResult] = []
-        for doc, entry in zip(chunk, response.get("items", []), strict=True):
+        for id, entry in zip(ids, response.get("items", []), strict=True):
             outcome = next(iter(entry.values()))
             status = outcome.get("status")
             if "error" in outcome or not (isinstance(status, int) and 200 <= status < 300):
                 results.append(
-                    ItemResult(doc["id"], False, status, error_reason(outcome.get("error")), is_retryable_status(status))
+                    ItemResult(id, False, status, error_reason(outcome.get("error")), is_retryable_status(status))
                 )
             else:
-                results.append(ItemResult(doc["id"], True, status))
+                results.append(ItemResult(id, True, status))
         return results
 
     def refresh(self, alias: str) -> None:
@@ -219,3 +219,9 @@ class ClientEngine(VendorClient):
         # several indices and a document GET through it is refused.
         hits = self.search_raw(alias, {"size": 1, "query": {"ids": {"values": [id]}}})["hits"]["hits"]
         return dict(hits[0]["_source"]) if hits else None
+
+    def close(self) -> None:
+        if self._bulk_pool is not None:
+            self._bulk_pool.shutdown(wait=True)
+            self._bulk_pool = None
+        super().close()

@@ -24,13 +24,22 @@ def open_engine(
     username: str | None = None,
     password: str | None = None,
     timeout_s: float = 60.0,
+    http_compress: bool = False,
 ) -> SearchEngine:
     """Connect to the Elasticsearch or OpenSearch server at ``url``."""
-    return open_client(url, username, password, timeout_s, pick=engine_class)  # type: ignore[return-value]
+    return open_client(  # type: ignore[return-value]
+        url, username, password, timeout_s, pick=engine_class, http_compress=http_compress
+    )
 
 
 def open_configured_engine(settings: Settings, url: str | None = None) -> SearchEngine:
     """``open_engine`` with the credentials and timeout from ``settings``
     (``url`` overrides ``settings.search_url``)."""
     username, password = credentials(settings)
-    return open_engine(url or settings.search_url, username, password, timeout_s=settings.search_request_timeout_s)
+    return open_engine(
+        url or settings.search_url,
+        username,
+        password,
+        timeout_s=settings.search_request_timeout_s,
+        http_compress=settings.search_http_compress,
+    )

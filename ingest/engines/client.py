@@ -24,21 +24,27 @@ class VendorClient(ABC):
         username: str | None = None,
         password: str | None = None,
         timeout_s: float = 60.0,
+        http_compress: bool = False,
     ) -> None:
         self.url = url
         self.version: str = str(info.get("version", {}).get("number", "unknown"))
         auth = (username, password or "") if username else None
-        self._client = self._make_client(url, auth, timeout_s)
+        self._client = self._make_client(url, auth, timeout_s, http_compress)
 
     @abstractmethod
-    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float) -> Any:
+    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float, http_compress: bool) -> Any:
         """The vendor client, without client-level retries: retries are the
         caller's job (it knows whether its work may wait), and client retries
-        would multiply them."""
+        would multiply them. ``http_compress``: gzip request bodies."""
 
     @abstractmethod
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         """Call a client method; raise EngineError on failure; return the body."""
+
+    @abstractmethod
+    def bulk_ndjson(self, body: bytes, filter_path: str | None = None) -> dict[str, Any]:
+        """``POST _bulk`` with a body already serialized as NDJSON (the caller
+        measured its size while serializing: no second encoding)."""
 
     @abstractmethod
     def bulk_raw(self, operations: list[dict[str, Any]], refresh: str | None = None) -> dict[str, Any]:

@@ -95,13 +95,14 @@ def open_client(
     timeout_s: float = 60.0,
     *,
     pick: Callable[[str], type[C]] = vendor_client_class,  # type: ignore[assignment]
+    http_compress: bool = False,
 ) -> C:
     """A client for the Elasticsearch or OpenSearch server at ``url``, of the
     class ``pick`` gives for its distribution (plain REST by default; the
     indexer picks its engine adapters)."""
     info = server_info(url, username, password, timeout_s=min(timeout_s, 10.0))
     cls = pick(str(info["version"].get("distribution") or "elasticsearch"))
-    return cls(url, info, username=username, password=password, timeout_s=timeout_s)
+    return cls(url, info, username=username, password=password, timeout_s=timeout_s, http_compress=http_compress)
 
 
 def open_configured_client(settings: Settings, url: str | None = None) -> VendorClient:

@@ -31,8 +31,10 @@ def _translate(exc: Exception) -> EngineError:
 class ElasticsearchClient(VendorClient):
     distribution = "elasticsearch"
 
-    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float) -> Elasticsearch:
-        return Elasticsearch(url, basic_auth=auth, request_timeout=timeout_s, max_retries=0, retry_on_timeout=False)
+    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float, http_compress: bool) -> Elasticsearch:
+        # connections_per_node: the indexer may have several bulks in flight
+        return Elasticsearch(url, basic_auth=auth, request_timeout=timeout_s, max_retries=0, retry_on_timeout=False,
+                             http_compress=http_compress, connections_per_node=16)
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         try:
@@ -40,6 +42,9 @@ class ElasticsearchClient(VendorClient):
         except (ApiError, TransportError) as exc:
             raise _translate(exc) from exc
         return getattr(response, "body", response)
+
+    def bulk_ndjson(self, body: bytes, filter_path: str | None = None) -> dict[str, Any]:
+        return self._call(self._client.bulk, operations=body, filter_path=filter_path)
 
     def bulk_raw(self, operations: list[dict[str, Any]], refresh: str | None = None) -> dict[str, Any]:
         if refresh is None:

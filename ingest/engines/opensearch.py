@@ -30,11 +30,12 @@ def _translate(exc: TransportError) -> EngineError:
 class OpenSearchClient(VendorClient):
     distribution = "opensearch"
 
-    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float) -> OpenSearch:
+    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float, http_compress: bool) -> OpenSearch:
         # pool_maxsize: urllib3 keeps one connection per host by default, and
         # the notifier's delivery threads share a client.
         return OpenSearch(
-            hosts=[url], http_auth=auth, timeout=timeout_s, max_retries=0, retry_on_timeout=False, pool_maxsize=16
+            hosts=[url], http_auth=auth, timeout=timeout_s, max_retries=0, retry_on_timeout=False, pool_maxsize=16,
+            http_compress=http_compress,
         )
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -42,6 +43,9 @@ class OpenSearchClient(VendorClient):
             return fn(**kwargs)
         except TransportError as exc:
             raise _translate(exc) from exc
+
+    def bulk_ndjson(self, body: bytes, filter_path: str | None = None) -> dict[str, Any]:
+        return self._call(self._client.bulk, body=body, filter_path=filter_path)
 
     def bulk_raw(self, operations: list[dict[str, Any]], refresh: str | None = None) -> dict[str, Any]:
         if refresh is None:

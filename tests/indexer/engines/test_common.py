@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+from indexer.bulk import BulkLimits
 from indexer.documents import to_document
 from indexer.engines.base import is_retryable_status
 from indexer.mapping import ANALYZER_NORM, ANALYZER_STEM, first_index
@@ -98,10 +99,29 @@ def test_unreachable_engine_makes_every_document_retryable(engine, alias):
     assert all(i.status is None and "unreachable" in i.reason for i in outcome.items)
 
 
-def test_small_bulk_limit_splits_requests_without_losing_documents(engine, alias):
+@pytest.mark.parametrize(
+    "limits",
+    [BulkLimits(max_bytes=2_000), BulkLimits(max_docs=3), BulkLimits(max_docs=2, concurrency=3)],
+    ids=["bytes", "count", "count-in-flight"],
+)
+def test_small_bulk_limits_split_requests_without_losing_or_reordering_documents(engine, alias, limits):
     engine.ensure_index(alias)
-    engine._bulk_max_bytes = 2_000  # each article is ~1 KB: several requests
-    docs = [_doc(n) for n in range(1, 9)]
-    assert len(engine.bulk_index(alias, docs).succeeded) == 8
+    docs = [_doc(n) for n in range(1, 9)]  # each article is ~1 KB
+    bad = docs[4] = dict(docs[4], fetched_at="not a date")
+    outcome = engine.bulk_index(alias, docs, limits=limits)
+    assert [i.id for i in outcome.items] == [d["id"] for d in docs]
+    assert [i.id for i in outcome.rejected] == [bad["id"]] and len(outcome.succeeded) == 7
     engine.refresh(alias)
-    assert engine.count(alias) == 8
+    assert engine.count(alias) == 7
+
+
+def test_compressed_requests_index_arabic_documents(engine, alias):
+    gzipped = type(engine)(engine.url, {"version": {"number": engine.version}}, timeout_s=30.0, http_compress=True)
+    try:
+        gzipped.ensure_index(alias)
+        doc = _doc(1, title="الأخبار العاجلة", body="هذا نص عربي طويل. " * 50)
+        assert gzipped.bulk_index(alias, [doc]).items[0].ok
+        gzipped.refresh(alias)
+        assert gzipped.get(alias, doc["id"])["title"] == "الأخبار العاجلة"
+    finally:
+        gzipped.close()
