@@ -26,6 +26,8 @@ from indexer.alerts.percolate import RuleMatch, percolate
 from indexer.alerts.records import alert_id
 from indexer.documents import id_problem, to_document
 from indexer.engines.base import ItemResult, SearchEngine
+from indexer.lifecycle import IndexLifecycle
+from indexer.routing import route
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -226,7 +228,9 @@ class _BatchIndexer:
         for attempt in range(1, settings.index_retry_attempts + 1):
             if not pending:
                 break
-            outcome = self._engine.bulk_index(self._alias, pending)
+            # Routed on every attempt: a retry after a rollover or migration goes where the document is now.
+            targets = self._with_retries(lambda: route(self._engine, self._alias, pending), "route")  # type: ignore[arg-type]
+            outcome = self._engine.bulk_index(self._alias, pending, targets=targets)
             rejected.extend(outcome.rejected)
             retry = outcome.retryable
             if not retry:
@@ -285,7 +289,8 @@ def run_indexer(
     until ``stop`` is set, the topic has been idle for ``idle_exit_s``,
     ``max_batches`` batches are committed, or (``until_end``) the topic is drained. Raises (leaving the current batch
     uncommitted) if the engine stays unavailable or Kafka refuses a dead letter."""
-    write_index = engine.ensure_index(settings.articles_alias)
+    lifecycle = IndexLifecycle.start(settings, engine)  # type: ignore[arg-type]
+    write_index = lifecycle.write_index
     group = group_id(settings, engine)
     log.info(
         "indexer_start",
@@ -317,5 +322,6 @@ def run_indexer(
             consumer.close(autocommit=False)
     finally:
         publisher.close(flush=not failed)
+        lifecycle.stop()
     log.info("indexer_stop", engine=engine.distribution, **stats.__dict__)
     return stats

@@ -4,7 +4,7 @@ of REST calls onto its client and translates the client's exceptions into
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -13,6 +13,7 @@ from indexer import mapping
 from ingest.engines.client import VendorClient
 from ingest.engines.errors import EngineError, error_reason, is_retryable_status
 from indexer.engines.base import BulkOutcome, ItemResult
+from indexer.engines.lifecycle_calls import LifecycleCalls
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +36,13 @@ def _chunks(docs: Sequence[dict[str, Any]], max_bytes: int) -> Iterator[list[dic
         yield chunk
 
 
-class ClientEngine(VendorClient):
+def _blocked(outcome: dict[str, Any]) -> bool:
+    # A write block (a migration blocks the old indices, a full disk blocks
+    # all) is temporary for the document: a retry is routed anew or waits.
+    return (outcome.get("error") or {}).get("type") == "cluster_block_exception"
+
+
+class ClientEngine(LifecycleCalls, VendorClient):
     """A ``SearchEngine`` on top of a vendor client (mixed in by each adapter)."""
 
     def __init__(
@@ -121,8 +128,9 @@ class ClientEngine(VendorClient):
         return True
 
     # -- index layout --
-    def ensure_index(self, alias: str) -> str:
-        self.put_index_template(mapping.template_name(alias), mapping.index_template(alias, self.available_filters()))
+    def ensure_index(self, alias: str, lifecycle_settings: Mapping[str, Any] | None = None) -> str:
+        template = mapping.index_template(alias, self.available_filters(), lifecycle_settings)
+        self.put_index_template(mapping.template_name(alias), template)
         write_index = self._write_index(alias)
         if write_index is None:
             name = mapping.first_index(alias)
@@ -169,17 +177,19 @@ class ClientEngine(VendorClient):
         raise EngineError(f"alias {alias} spans {indices} but none is the write index", status=None, retryable=False)
 
     # -- documents --
-    def bulk_index(self, alias: str, docs: Sequence[dict[str, Any]]) -> BulkOutcome:
+    def bulk_index(
+        self, alias: str, docs: Sequence[dict[str, Any]], targets: Mapping[str, str] | None = None
+    ) -> BulkOutcome:
         items: list[ItemResult] = []
         for chunk in _chunks(docs, self._bulk_max_bytes):
-            items.extend(self._bulk_chunk(alias, chunk))
+            items.extend(self._bulk_chunk(alias, chunk, targets or {}))
         return BulkOutcome(items=items)
 
-    def _bulk_chunk(self, alias: str, chunk: list[dict[str, Any]]) -> list[ItemResult]:
+    def _bulk_chunk(self, alias: str, chunk: list[dict[str, Any]], targets: Mapping[str, str]) -> list[ItemResult]:
         operations: list[dict[str, Any]] = []
         for doc in chunk:
             # "index", not "create": a replayed message overwrites its document.
-            operations.append({"index": {"_index": alias, "_id": doc["id"]}})
+            operations.append({"index": {"_index": targets.get(doc["id"], alias), "_id": doc["id"]}})
             operations.append(doc)
         try:
             response = self.bulk_raw(operations)
@@ -187,7 +197,7 @@ class ClientEngine(VendorClient):
             if not exc.retryable and len(chunk) > 1:
                 # The engine refused the request as a whole: one document is
                 # the cause, so find it instead of failing the others.
-                return [item for doc in chunk for item in self._bulk_chunk(alias, [doc])]
+                return [item for doc in chunk for item in self._bulk_chunk(alias, [doc], targets)]
             return [ItemResult(doc["id"], False, exc.status, str(exc), exc.retryable) for doc in chunk]
         results: list[ItemResult] = []
         for doc, entry in zip(chunk, response.get("items", []), strict=True):
@@ -195,7 +205,8 @@ class ClientEngine(VendorClient):
             status = outcome.get("status")
             if "error" in outcome or not (isinstance(status, int) and 200 <= status < 300):
                 results.append(
-                    ItemResult(doc["id"], False, status, error_reason(outcome.get("error")), is_retryable_status(status))
+                    ItemResult(doc["id"], False, status, error_reason(outcome.get("error")),
+                               is_retryable_status(status) or _blocked(outcome))
                 )
             else:
                 results.append(ItemResult(doc["id"], True, status))
