@@ -3,7 +3,7 @@ mixed into ``ClientEngine``. Both vendors' clients name these the same; the
 engine's own lifecycle plugin (ILM, ISM) differs and is in each adapter."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,21 @@ class LifecycleCalls:
         """Start ``_reindex`` as a task (a large copy outlasts any request
         timeout); returns the task id."""
         return str(self._call(self._client.reindex, body=dict(body), wait_for_completion=False, refresh=True)["task"])
+
+    def scroll_pages(self, indices: list[str], size: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """Every document of ``indices`` (with ``_source``), a page at a time,
+        from one scroll snapshot (for engines without the reindex module)."""
+        page = self._call(self._client.search, index=",".join(indices), scroll="5m",
+                          body={"size": size, "sort": ["_doc"]})
+        scroll_id = page.get("_scroll_id")
+        try:
+            while page["hits"]["hits"]:
+                yield page["hits"]["hits"]
+                page = self._call(self._client.scroll, scroll_id=scroll_id, scroll="5m")
+                scroll_id = page.get("_scroll_id", scroll_id)
+        finally:
+            if scroll_id:
+                self._call(self._client.clear_scroll, scroll_id=scroll_id)
 
     def task(self, task_id: str) -> dict[str, Any]:
         return self._call(self._client.tasks.get, task_id=task_id)
