@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.engines.elasticsearch import ElasticsearchClient
-from ingest.engines.errors import EngineError
 from indexer.engines.common import ClientEngine
 
 
@@ -14,13 +13,7 @@ class ElasticsearchEngine(ClientEngine, ElasticsearchClient):
     def lifecycle_kind(self) -> str | None:
         """"ilm" when the engine has index lifecycle management (x-pack);
         None on builds without it (they answer 4xx: no handler)."""
-        try:
-            self._call(self._client.ilm.get_status)
-        except EngineError as exc:
-            if exc.retryable:
-                raise
-            return None
-        return "ilm"
+        return "ilm" if self._accepts(lambda: self._call(self._client.ilm.get_status)) else None
 
     def put_lifecycle_policy(self, name: str, body: dict[str, Any]) -> None:
         self._call(self._client.ilm.put_lifecycle, name=name, body=body)

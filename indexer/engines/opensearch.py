@@ -14,13 +14,8 @@ class OpenSearchEngine(ClientEngine, OpenSearchClient):
     def lifecycle_kind(self) -> str | None:
         """"ism" when the index-management plugin is installed; None when the
         engine answers 4xx (no handler) for its API."""
-        try:
-            self._call(self._client.transport.perform_request, method="GET", url="/_plugins/_ism/policies")
-        except EngineError as exc:
-            if exc.retryable:
-                raise
-            return None
-        return "ism"
+        probe = self._client.transport.perform_request
+        return "ism" if self._accepts(lambda: self._call(probe, method="GET", url="/_plugins/_ism/policies")) else None
 
     def put_lifecycle_policy(self, name: str, body: dict[str, Any]) -> None:
         # ISM refuses to overwrite a policy without the version it replaces.
