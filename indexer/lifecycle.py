@@ -141,18 +141,21 @@ class IndexLifecycle:
         setup = setup_index(engine, settings)
         lifecycle.write_index = setup.write_index
         if setup.managed_by_engine is None:
-            tick(engine, settings)
+            lifecycle._tick()
             lifecycle._thread = threading.Thread(target=lifecycle._run, name="rasd-index-lifecycle", daemon=True)
             lifecycle._thread.start()
         return lifecycle
 
     def _run(self) -> None:
         while not self._stop.wait(self._settings.index_lifecycle_interval_s):
-            try:
-                tick(self._engine, self._settings)
-            except EngineError as exc:
-                # Indexing goes on; the next check tries again.
-                log.warning("index_lifecycle_failed", alias=self._settings.articles_alias, error=str(exc))
+            self._tick()
+
+    def _tick(self) -> None:
+        try:
+            tick(self._engine, self._settings)
+        except EngineError as exc:
+            # Indexing goes on; the next check tries again.
+            log.warning("index_lifecycle_failed", alias=self._settings.articles_alias, error=str(exc))
 
     def stop(self) -> None:
         self._stop.set()
