@@ -22,14 +22,18 @@ written.
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from typing import Any
 
 ANALYZER_STEM = "rasd_ar_stem"
 ANALYZER_NORM = "rasd_ar_norm"
 STOP_FILTER = "rasd_ar_stop"
 
-TEMPLATE_VERSION = 1
+# The generation of the analysis and mappings. Bump it when they change in a
+# way existing indices cannot take (analysis chains): `rasd index migrate`
+# then moves the data to indices of the new generation.
+TEMPLATE_VERSION = 2
 TEMPLATE_PRIORITY = 200
 
 ELISION_FILTER = "rasd_elision"
@@ -232,17 +236,42 @@ def template_name(alias: str) -> str:
     return f"{alias}-template"
 
 
-def index_pattern(alias: str) -> str:
-    return f"{alias}-*"
+def index_pattern(alias: str, generation: int = TEMPLATE_VERSION) -> str:
+    # One generation per pattern: the template shapes only its own
+    # generation's indices, older ones keep the analysis they were made with.
+    return f"{alias}-v{generation}-*"
 
 
-def first_index(alias: str) -> str:
-    # Numbered like rollover names it, so a later rollover continues the series.
-    return f"{alias}-000001"
+def index_name(alias: str, generation: int, number: int) -> str:
+    # The six-digit counter is what rollover increments.
+    return f"{alias}-v{generation}-{number:06d}"
 
 
-def index_template(alias: str, available_filters: Collection[str]) -> dict[str, Any]:
-    """Body of ``PUT _index_template/<alias>-template``."""
+def first_index(alias: str, generation: int = TEMPLATE_VERSION) -> str:
+    return index_name(alias, generation, 1)
+
+
+_NAME = re.compile(r"(?:-v(?P<gen>\d+))?-(?P<num>\d{6})$")
+
+
+def parse_index(alias: str, index: str) -> tuple[int, int] | None:
+    """(generation, number) of one of ``alias``'s rollover indices, None for
+    any other name. ``<alias>-000001`` (before generations were numbered in
+    names) is generation 1."""
+    if not index.startswith(alias):
+        return None
+    found = _NAME.fullmatch(index[len(alias):])
+    if found is None:
+        return None
+    return int(found["gen"] or 1), int(found["num"])
+
+
+def index_template(
+    alias: str, available_filters: Collection[str], lifecycle_settings: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Body of ``PUT _index_template/<alias>-template``; ``lifecycle_settings``
+    attach the engine's lifecycle policy (only where the engine has one: an
+    engine without ILM or ISM refuses their settings)."""
     return {
         "index_patterns": [index_pattern(alias)],
         "priority": TEMPLATE_PRIORITY,
@@ -253,7 +282,8 @@ def index_template(alias: str, available_filters: Collection[str]) -> dict[str, 
                     # 0 replicas on one node (green), 1 as soon as there are two.
                     "auto_expand_replicas": "0-1",
                     "analysis": analysis_settings(available_filters),
-                }
+                },
+                **dict(lifecycle_settings or {}),
             },
             "mappings": article_mappings(),
         },

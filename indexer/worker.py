@@ -29,6 +29,8 @@ from indexer.alerts.records import alert_id
 from indexer.bulk import BulkLimits
 from indexer.documents import id_problem, to_document
 from indexer.engines.base import ItemResult, SearchEngine
+from indexer.lifecycle import IndexLifecycle
+from indexer.routing import route
 from indexer.stall import GroupKeeper, IndexingStopped, Stall
 
 log = structlog.get_logger(__name__)
@@ -254,7 +256,10 @@ class _BatchIndexer:
         pending = docs
         stall = self._stall("bulk")
         while pending:
-            outcome = self._engine.bulk_index(self._alias, pending, limits=self._limits)
+            # Routed on every attempt: a retry after a rollover or migration goes where the document is now.
+            targets = self._with_retries(
+                lambda: route(self._engine, self._alias, pending), "route")  # type: ignore[arg-type]
+            outcome = self._engine.bulk_index(self._alias, pending, limits=self._limits, targets=targets)
             rejected.extend(outcome.rejected)
             retry = outcome.retryable
             if not retry:
@@ -303,7 +308,8 @@ def run_indexer(
     (``stop`` still ends the wait, leaving the batch uncommitted). Raises
     (leaving the current batch uncommitted) if Kafka refuses a dead letter
     or the engine refuses a request as a whole (percolation, alerts)."""
-    write_index = engine.ensure_index(settings.articles_alias)
+    lifecycle = IndexLifecycle.start(settings, engine)  # type: ignore[arg-type]
+    write_index = lifecycle.write_index
     group = group_id(settings, engine)
     log.info(
         "indexer_start",
@@ -317,28 +323,33 @@ def run_indexer(
     stats = IndexerStats()
     stop = stop or threading.Event()
 
-    publisher = Publisher(make_producer(settings, client_id=f"rasd-indexer-{engine.distribution}-dlq"))
-    failed = True
     try:
-        consumer = make_consumer(settings, settings.topic_articles, group, client_id=f"rasd-indexer-{engine.distribution}")
+        publisher = Publisher(make_producer(settings, client_id=f"rasd-indexer-{engine.distribution}-dlq"))
+        failed = True
         try:
-            indexer = _BatchIndexer(settings, engine, publisher, stats, consumer=consumer, stop=stop)
+            consumer = make_consumer(settings, settings.topic_articles, group,
+                                     client_id=f"rasd-indexer-{engine.distribution}")
             try:
-                run_batches(
-                    consumer,
-                    indexer,
-                    poll_timeout_ms=settings.consumer_poll_timeout_ms,
-                    stop=stop,
-                    idle_exit_s=idle_exit_s,
-                    max_batches=max_batches,
-                    until_end=until_end,
-                )
-            except IndexingStopped as exc:
-                log.warning("indexer_stopped_while_stalled", engine=engine.distribution, detail=str(exc))
-            failed = False
+                indexer = _BatchIndexer(settings, engine, publisher, stats, consumer=consumer, stop=stop)
+                try:
+                    run_batches(
+                        consumer,
+                        indexer,
+                        poll_timeout_ms=settings.consumer_poll_timeout_ms,
+                        stop=stop,
+                        idle_exit_s=idle_exit_s,
+                        max_batches=max_batches,
+                        until_end=until_end,
+                    )
+                except IndexingStopped as exc:
+                    log.warning("indexer_stopped_while_stalled", engine=engine.distribution, detail=str(exc))
+                failed = False
+            finally:
+                consumer.close(autocommit=False)
         finally:
-            consumer.close(autocommit=False)
+            publisher.close(flush=not failed)
     finally:
-        publisher.close(flush=not failed)
+        # also when the producer could not even be made
+        lifecycle.stop()
     log.info("indexer_stop", engine=engine.distribution, **{k: v for k, v in stats.__dict__.items() if v is not None})
     return stats

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,30 @@ class Settings(BaseSettings):
     index_bulk_max_docs: int = Field(default=500, ge=1)
     index_bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     index_bulk_concurrency: int = Field(default=1, ge=1, le=16)
+    # Index lifecycle (`rasd index setup`, also run by the indexer at start).
+    index_lifecycle: Literal["auto", "indexer"] = Field(
+        default="auto",
+        description="auto: the engine's own lifecycle (ILM on Elasticsearch, ISM on OpenSearch) where it has one, "
+        "else the indexer rolls over and deletes; indexer: always the indexer (the engine still evaluates the "
+        "rollover conditions through its _rollover API).",
+    )
+    index_rollover_max_size: str | None = Field(
+        default="50gb", description="Roll the write index over once its primary shards hold this much (None: no size limit)."
+    )
+    index_rollover_max_age: str | None = Field(
+        default="30d", description="Roll the write index over once it is this old (engine time units; None: no age limit)."
+    )
+    index_rollover_max_docs: int | None = Field(
+        default=None, ge=1, description="Roll the write index over once it holds this many documents (None: no limit)."
+    )
+    index_retention_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Delete a rollover index this many days after it stopped being written (None: keep for ever).",
+    )
+    index_lifecycle_interval_s: float = Field(
+        default=60.0, gt=0, description="How often the indexer checks rollover and retention when the engine cannot."
+    )
 
     # Crawling
     sources_file: Path | None = None

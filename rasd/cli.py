@@ -215,19 +215,30 @@ def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic i
     typer.echo(json.dumps(vars(stats), indent=2))
 
 
-@app.command()
+index_app = typer.Typer(help="The indexer (no subcommand: run it) and the articles index's lifecycle.")
+app.add_typer(index_app, name="index")
+SearchUrlOpt = Annotated[Optional[str], typer.Option(help="engine URL (default: RASD_SEARCH_URL)")]
+
+
+def _index_settings(search_url: str | None) -> Settings:
+    settings = _settings()
+    return settings.model_copy(update={"search_url": search_url}) if search_url else settings
+
+
+@index_app.callback(invoke_without_command=True)
 def index(
-    search_url: Annotated[Optional[str], typer.Option(help="engine URL (default: RASD_SEARCH_URL)")] = None,
+    ctx: typer.Context,
+    search_url: SearchUrlOpt = None,
     drain: Annotated[bool, typer.Option(help="stop once the articles topic is drained")] = False,
 ) -> None:
-    """Run the indexer: articles -> bulk -> Elasticsearch or OpenSearch."""
+    """Run the indexer: articles -> bulk -> Elasticsearch or OpenSearch (runs `index setup` first)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from indexer.engines.detect import open_configured_engine
     from indexer.worker import run_indexer
     from ingest.kafka_io import ensure_topics
 
-    settings = _settings()
-    if search_url:
-        settings = settings.model_copy(update={"search_url": search_url})
+    settings = _index_settings(search_url)
     ensure_topics(settings)
     engine = open_configured_engine(settings)
     try:
@@ -235,6 +246,46 @@ def index(
     finally:
         engine.close()
     typer.echo(json.dumps(vars(stats), indent=2, default=str))
+
+
+@index_app.command("setup")
+def index_setup(search_url: SearchUrlOpt = None) -> None:
+    """Install the index template, the lifecycle policy (ILM/ISM where the engine has it) and the write alias.
+
+    Idempotent. Where the engine has no ILM/ISM, the running indexer rolls over and expires indices itself."""
+    from indexer.engines.detect import open_configured_engine
+    from indexer.lifecycle import setup_index
+
+    settings = _index_settings(search_url)
+    engine = open_configured_engine(settings)
+    try:
+        setup = setup_index(engine, settings)  # type: ignore[arg-type]
+    finally:
+        engine.close()
+    typer.echo(json.dumps({"write_index": setup.write_index, "lifecycle": setup.managed_by_engine or "indexer"}))
+
+
+@index_app.command("migrate")
+def index_migrate(
+    search_url: SearchUrlOpt = None,
+    keep_old: Annotated[bool, typer.Option("--keep-old", help="keep the old indices (out of the alias, write-blocked)")] = False,
+) -> None:
+    """Move the articles to the current template generation (reindex), while indexers keep writing.
+
+    New writes go to the new generation first; old documents are copied without overwriting newer ones;
+    then the old indices leave the alias and are deleted (or kept with --keep-old). Safe to run again."""
+    from dataclasses import asdict
+
+    from indexer.engines.detect import open_configured_engine
+    from indexer.migrate import migrate
+
+    settings = _index_settings(search_url)
+    engine = open_configured_engine(settings)
+    try:
+        report = migrate(engine, settings, keep_old=keep_old)  # type: ignore[arg-type]
+    finally:
+        engine.close()
+    typer.echo(json.dumps(asdict(report), indent=2))
 
 
 @app.command()

@@ -6,7 +6,7 @@ thin adapter behind this interface; everything above it is shared.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -14,7 +14,9 @@ from indexer.bulk import BulkLimits
 from ingest.engines.errors import EngineError, EngineUnavailable, is_retryable_status
 
 
-__all__ = ["EngineError", "EngineUnavailable", "is_retryable_status", "ItemResult", "BulkOutcome", "SearchEngine"]
+__all__ = [
+    "EngineError", "EngineUnavailable", "is_retryable_status", "ItemResult", "BulkOutcome", "SearchEngine", "LifecycleEngine",
+]
 
 
 @dataclass(frozen=True)
@@ -54,17 +56,24 @@ class SearchEngine(Protocol):
         """True when the engine has the `arabic` analyzer and its filters."""
         ...
 
-    def ensure_index(self, alias: str) -> str:
-        """Install or update the articles index template and create
-        ``<alias>-000001`` as write index behind ``alias`` if nothing is behind
-        it yet. Idempotent. Returns the concrete write index."""
+    def ensure_index(self, alias: str, lifecycle_settings: Mapping[str, Any] | None = None) -> str:
+        """Install or update the articles index template (with the lifecycle
+        policy's index settings, if any) and create the current generation's
+        first index as write index behind ``alias`` if nothing is behind it
+        yet. Idempotent. Returns the concrete write index."""
         ...
 
     def bulk_index(
-        self, alias: str, docs: Sequence[dict[str, Any]], *, limits: BulkLimits | None = None
+        self,
+        alias: str,
+        docs: Sequence[dict[str, Any]],
+        *,
+        limits: BulkLimits | None = None,
+        targets: Mapping[str, str] | None = None,
     ) -> BulkOutcome:
-        """Index (create or overwrite) ``docs`` by their ``id``, in requests
-        within ``limits`` (default: the engine's). Never raises for
+        """Index (create or overwrite) ``docs`` by their ``id``, each into
+        ``targets[id]`` (a concrete index) if given, else into ``alias``, in
+        requests within ``limits`` (default: the engine's). Never raises for
         engine-side failures: they are reported per document, in order."""
         ...
 
@@ -94,3 +103,47 @@ class SearchEngine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class LifecycleEngine(SearchEngine, Protocol):
+    """The calls index lifecycle (rollover, retention, migration, routing of
+    updates to the index that holds the document) makes besides indexing."""
+
+    def lifecycle_kind(self) -> str | None:
+        """"ilm" or "ism" when the engine manages index lifecycles itself, else None."""
+        ...
+
+    def put_lifecycle_policy(self, name: str, body: dict[str, Any]) -> None: ...
+
+    def alias_members(self, alias: str) -> list[Any]:
+        """``AliasMember``s: the concrete indices behind ``alias``."""
+        ...
+
+    def rollover(self, alias: str, new_index: str, conditions: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def block_writes(self, index: str) -> None: ...
+
+    def find_docs(self, indices: Any, ids: Any) -> dict[str, list[str]]:
+        """id -> the indices (of ``indices``) holding it, realtime."""
+        ...
+
+    def start_reindex(self, body: Mapping[str, Any]) -> str: ...
+
+    def task(self, task_id: str) -> dict[str, Any]: ...
+
+    def scroll_pages(self, indices: list[str], size: int = 500) -> Any: ...
+
+    def bulk_raw(self, operations: list[dict[str, Any]], refresh: str | None = None) -> dict[str, Any]: ...
+
+    def newest_write_ms(self, index: str) -> int | None: ...
+
+    def create_index(self, name: str, body: dict[str, Any]) -> None: ...
+
+    def index_exists(self, name: str) -> bool: ...
+
+    def delete_index(self, name: str) -> None: ...
+
+    def refresh_index(self, index: str) -> None: ...
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None: ...

@@ -3,7 +3,7 @@ of REST calls onto its client and translates the client's exceptions into
 ``EngineError``; index layout, bulk bookkeeping and queries live here."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,10 +14,17 @@ from indexer.bulk import RESPONSE_FILTER, BulkLimits, action_pair, chunk_ranges
 from ingest.engines.client import VendorClient
 from ingest.engines.errors import EngineError, error_reason, is_retryable_status
 from indexer.engines.base import BulkOutcome, ItemResult
+from indexer.engines.lifecycle_calls import LifecycleCalls
 
 log = structlog.get_logger(__name__)
 
-class ClientEngine(VendorClient):
+def _blocked(outcome: dict[str, Any]) -> bool:
+    # A write block (a migration blocks the old indices, a full disk blocks
+    # all) is temporary for the document: a retry is routed anew or waits.
+    return (outcome.get("error") or {}).get("type") == "cluster_block_exception"
+
+
+class ClientEngine(LifecycleCalls, VendorClient):
     """A ``SearchEngine`` on top of a vendor client (mixed in by each adapter)."""
 
     def __init__(
@@ -107,8 +114,9 @@ class ClientEngine(VendorClient):
         return True
 
     # -- index layout --
-    def ensure_index(self, alias: str) -> str:
-        self.put_index_template(mapping.template_name(alias), mapping.index_template(alias, self.available_filters()))
+    def ensure_index(self, alias: str, lifecycle_settings: Mapping[str, Any] | None = None) -> str:
+        template = mapping.index_template(alias, self.available_filters(), lifecycle_settings)
+        self.put_index_template(mapping.template_name(alias), template)
         write_index = self._write_index(alias)
         if write_index is None:
             name = mapping.first_index(alias)
@@ -156,10 +164,16 @@ class ClientEngine(VendorClient):
 
     # -- documents --
     def bulk_index(
-        self, alias: str, docs: Sequence[dict[str, Any]], *, limits: BulkLimits | None = None
+        self,
+        alias: str,
+        docs: Sequence[dict[str, Any]],
+        *,
+        limits: BulkLimits | None = None,
+        targets: Mapping[str, str] | None = None,
     ) -> BulkOutcome:
         limits = limits or self.bulk_limits
-        pairs = [action_pair(alias, doc) for doc in docs]
+        targets = targets or {}
+        pairs = [action_pair(targets.get(doc["id"], alias), doc) for doc in docs]
         ranges = list(chunk_ranges([len(p) for p in pairs], limits))
 
         def send(span: range) -> list[ItemResult]:
@@ -195,7 +209,8 @@ class ClientEngine(VendorClient):
             status = outcome.get("status")
             if "error" in outcome or not (isinstance(status, int) and 200 <= status < 300):
                 results.append(
-                    ItemResult(id, False, status, error_reason(outcome.get("error")), is_retryable_status(status))
+                    ItemResult(id, False, status, error_reason(outcome.get("error")),
+                               is_retryable_status(status) or _blocked(outcome))
                 )
             else:
                 results.append(ItemResult(id, True, status))

@@ -31,10 +31,11 @@ def test_fallback_analysis_keeps_analyzer_names_and_uses_only_available_filters(
     assert "filter" not in analysis  # no definition of an unused custom filter
 
 
-def test_template_covers_the_rollover_series_and_maps_fields_as_designed():
+def test_template_covers_the_current_generations_rollover_series_and_maps_fields_as_designed():
     body = mapping.index_template("news", mapping.CANDIDATE_FILTERS)
-    assert body["index_patterns"] == ["news-*"]
-    assert mapping.first_index("news") == "news-000001"
+    assert body["index_patterns"] == [f"news-v{mapping.TEMPLATE_VERSION}-*"]
+    assert body["_meta"]["template_version"] == mapping.TEMPLATE_VERSION == 2
+    assert mapping.first_index("news") == "news-v2-000001"
     mappings = body["template"]["mappings"]
     assert mappings["dynamic"] is False
     props = mappings["properties"]
@@ -106,3 +107,18 @@ def test_arabic_names_are_found_with_and_without_hamza_and_absent_words_find_not
     for query in ("اذربيجان", "أذربيجان", "كاراباخ", "qarabag"):
         assert [h["_id"] for h in engine.search(alias, query)] == [doc["id"]], query
     assert engine.search(alias, "البرازيل") == []
+
+
+def test_index_names_parse_back_to_generation_and_number_and_legacy_names_are_generation_1():
+    assert mapping.parse_index("news", mapping.index_name("news", 3, 12)) == (3, 12)
+    assert mapping.parse_index("news", "news-000004") == (1, 4)
+    assert mapping.parse_index("news", "news-v2-000001") == (2, 1)
+    for other in ("news", "news-v2", "newsroom-v2-000001", "other-000001", "news-v2-1"):
+        assert mapping.parse_index("news", other) is None
+
+
+def test_template_carries_lifecycle_settings_only_when_given():
+    plain = mapping.index_template("news", ())["template"]["settings"]
+    assert set(plain) == {"index"}
+    managed = mapping.index_template("news", (), {"index.lifecycle.name": "p"})["template"]["settings"]
+    assert managed["index.lifecycle.name"] == "p"
