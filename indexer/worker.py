@@ -51,6 +51,10 @@ class IndexerStats:
     # time spent handling batches (decode to dead letters flushed), without
     # waiting on Kafka polls and commits
     busy_s: float = 0.0
+    # monotonic clock at the first batch's start and the last batch's end:
+    # between them, steady work with its polls and commits, without start-up
+    first_batch_at: float | None = None
+    last_batch_end: float | None = None
     # Waiting for an engine that cannot take writes: since when (None: not
     # stalled now), why (the last failure), the total seconds spent waiting
     # in finished stalls, and how many stalls there were.
@@ -88,6 +92,8 @@ class _BatchIndexer:
 
     def __call__(self, records: Sequence[ConsumerRecord]) -> None:
         started = time.monotonic()
+        if self._stats.first_batch_at is None:
+            self._stats.first_batch_at = started
         dead: list[DeadLetter] = []
         latest: dict[str, tuple[ConsumerRecord, Article]] = {}
         for record in records:
@@ -146,6 +152,7 @@ class _BatchIndexer:
         self._stats.percolate_s += percolate_s
         elapsed = time.monotonic() - started
         self._stats.busy_s += elapsed
+        self._stats.last_batch_end = started + elapsed
         log.info(
             "index_batch",
             engine=self._engine.distribution,

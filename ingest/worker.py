@@ -8,6 +8,7 @@ the story clusters, and the extraction log behind `rasd sources health`."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,10 @@ class IngestStats:
     clustered: int = 0
     unclustered: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
+    # monotonic clock at the first batch's start and the last batch's end
+    # (steady work, without start-up: group join, stores' indices)
+    first_batch_at: float | None = None
+    last_batch_end: float | None = None
 
     # Batches overlap: one is extracted while the one before is finished on
     # another thread, and both count dead letters.
@@ -155,6 +160,8 @@ def extract_batch(records: Sequence[ConsumerRecord], settings: Settings, publish
                   parts: IngestParts) -> ExtractedBatch:
     """The CPU-bound head of a batch: decode and extract every page (pages
     that fail get their dead letter now). Touches no shared store."""
+    if stats.first_batch_at is None:
+        stats.first_batch_at = time.monotonic()
     batch = ExtractedBatch(settings, publisher, stats)
     parts.profiles.refresh()
     batch.extracted = [item for record in records if (item := extract_record(record, batch, parts.profiles))]
@@ -195,6 +202,7 @@ def finish_batch(batch: ExtractedBatch, parts: IngestParts) -> None:
     parts.extraction_log.record(batch.outcomes)
     # Raises if any output was not acknowledged: the batch stays uncommitted.
     batch.publisher.flush()
+    stats.last_batch_end = time.monotonic()
 
 
 def process_batch(records: Sequence[ConsumerRecord], settings: Settings, publisher: Publisher, stats: IngestStats,
