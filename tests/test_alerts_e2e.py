@@ -25,6 +25,7 @@ from indexer.alerts.rules import Rule
 from indexer.alerts.rules_file import add_rule, load_rules
 from indexer.alerts.rules_index import sync_rules
 from indexer.engines.detect import open_engine
+from indexer.mapping import first_index
 from indexer.worker import group_id, run_indexer
 from ingest.identity import document_id
 from ingest.kafka_io import ensure_topics
@@ -102,7 +103,7 @@ def run(stack_settings, kafka_bootstrap, opensearch_url, tmp_path_factory) -> It
                 hold_from=2, timeout_s=120,
             )
             pipeline.alerts_before_restart = _count(engine, settings.alerts_index)
-            pipeline.articles_before_restart = _count(engine, f"{settings.articles_alias}-000001")
+            pipeline.articles_before_restart = _count(engine, first_index(settings.articles_alias))
 
             stop = threading.Event()
             errors: list[BaseException] = []
