@@ -19,7 +19,8 @@ import structlog
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from ingest.kafka_io import ContractError, Publisher, excerpt, decode, make_consumer, make_producer, run_batches
+from ingest.batch_loop import run_batches
+from ingest.kafka_io import ContractError, Publisher, excerpt, decode, make_consumer, make_producer
 from ingest.engines.errors import EngineError
 from ingest.models import Alert, Article, DeadLetter, utcnow
 from ingest.settings import Settings

@@ -1,21 +1,16 @@
 """Kafka plumbing shared by every stage: topic creation, (de)serialization of
-the topic contracts, producers that report failures, and a consumer loop that
-commits offsets only after a batch's outputs are acknowledged (at-least-once;
-idempotent writes downstream make replays harmless)."""
+the topic contracts, producers that report failures, consumers with the
+pipeline's limits (the consume loops are in ``ingest.batch_loop``)."""
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError
-from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
 
 from ingest.settings import Settings
@@ -210,74 +205,3 @@ def make_consumer(settings: Settings, topic: str | None, group_id: str | None, c
         # bounds only one step of work, not a whole engine outage.
         max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
     )
-
-
-@dataclass
-class LoopStats:
-    batches: int = 0
-    records: int = 0
-
-
-def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, OffsetAndMetadata]:
-    """Offsets to commit after ``records`` are fully processed: last + 1 per partition."""
-    offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-    for r in records:
-        tp = TopicPartition(r.topic, r.partition)
-        if tp not in offsets or offsets[tp].offset <= r.offset:
-            offsets[tp] = OffsetAndMetadata(r.offset + 1, None, -1)
-    return offsets
-
-
-def run_batches(
-    consumer: KafkaConsumer,
-    handle_batch: Callable[[Sequence[ConsumerRecord]], None],
-    *,
-    poll_timeout_ms: int,
-    stop: threading.Event | None = None,
-    idle_exit_s: float | None = None,
-    max_batches: int | None = None,
-    until_end: bool = False,
-    on_batch: Callable[[LoopStats], None] | None = None,
-) -> LoopStats:
-    """Poll, hand each batch to ``handle_batch``, then commit.
-
-    ``handle_batch`` must return only once every output of the batch is
-    acknowledged downstream and raise otherwise: an exception leaves the
-    batch uncommitted, so a restarted worker processes it again.
-    ``idle_exit_s`` ends the loop after that long without records (batch
-    runs and tests); None runs until ``stop`` is set. ``max_batches`` stops
-    after that many committed batches. ``until_end`` stops once the consumer
-    has caught up with the end offsets its partitions had when they were
-    assigned (drain what is there, then return: batch runs and the demo).
-    """
-    stats = LoopStats()
-    stop = stop or threading.Event()
-    last_record = time.monotonic()
-    end_offsets: dict[TopicPartition, int] = {}
-    while not stop.is_set() and (max_batches is None or stats.batches < max_batches):
-        polled = consumer.poll(timeout_ms=poll_timeout_ms)
-        records = [r for part in polled.values() for r in part]
-        if not records:
-            if idle_exit_s is not None and time.monotonic() - last_record >= idle_exit_s:
-                break
-            if until_end and caught_up(consumer, end_offsets):
-                break
-            continue
-        last_record = time.monotonic()
-        handle_batch(records)
-        consumer.commit(offsets=next_offsets(records))
-        stats.batches += 1
-        stats.records += len(records)
-        if on_batch:
-            on_batch(stats)
-    return stats
-
-
-def caught_up(consumer: KafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
-    assigned = consumer.assignment()
-    if not assigned:
-        return False
-    missing = [tp for tp in assigned if tp not in end_offsets]
-    if missing:
-        end_offsets.update(consumer.end_offsets(missing))
-    return all(consumer.position(tp) >= end_offsets[tp] for tp in assigned)

@@ -22,7 +22,7 @@ from ingest.extraction import ExtractionError, classification_of, extract_articl
 from ingest.extraction_log import ExtractionLog, PageOutcome
 from ingest.identity import document_id
 from ingest.kafka_io import ContractError, Publisher, decode, encode, excerpt, make_consumer, make_producer
-from ingest.overlapped_batches import run_overlapped_batches
+from ingest.batch_loop import run_overlapped_batches
 from ingest.models import Article, DeadLetter, DeadLetterReason, FetchedPage
 from ingest.settings import Settings
 from ingest.source_profiles import SourceProfiles

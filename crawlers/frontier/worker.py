@@ -28,7 +28,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from ingest.engines.errors import EngineError
-from ingest.kafka_io import ContractError, decode, encode, excerpt, make_consumer, make_producer, next_offsets
+from ingest.batch_loop import next_offsets
+from ingest.kafka_io import ContractError, decode, encode, excerpt, make_consumer, make_producer
 from ingest.models import DeadLetter, FrontierLink
 from ingest.settings import Settings
 

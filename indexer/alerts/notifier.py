@@ -30,7 +30,8 @@ import structlog
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ingest.engines.client import VendorClient
-from ingest.kafka_io import ContractError, Publisher, decode, excerpt, make_consumer, make_producer, run_batches
+from ingest.batch_loop import run_batches
+from ingest.kafka_io import ContractError, Publisher, decode, excerpt, make_consumer, make_producer
 from ingest.models import Alert, DeadLetter, utcnow
 from ingest.settings import Settings
 from indexer.alerts import outbox

@@ -252,3 +252,23 @@ def _shutdown(s: socket.socket) -> None:
         s.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+class IndexerThread:
+    """``run_indexer`` on a daemon thread (start it with ``thread.start()``),
+    with ``stop`` to end it and ``outcome`` holding its ``stats`` or the
+    ``error`` it raised, for the test's thread to assert on."""
+
+    def __init__(self, settings: Settings, engine: object, **options: object) -> None:
+        from indexer.worker import run_indexer
+
+        self.stop = threading.Event()
+        self.outcome: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                self.outcome["stats"] = run_indexer(settings, engine, stop=self.stop, **options)  # type: ignore[arg-type]
+            except BaseException as exc:  # the test fails on any exception
+                self.outcome["error"] = exc
+
+        self.thread = threading.Thread(target=run, name="indexer-under-test", daemon=True)

@@ -8,7 +8,6 @@ shared one, on private topics."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,10 +18,10 @@ import pytest
 from deploy.stack import manager
 from indexer.engines.base import SearchEngine
 from indexer.engines.detect import open_engine
-from indexer.worker import IndexerStats, group_id, run_indexer
+from indexer.worker import IndexerStats, group_id
 from ingest.engines.errors import EngineError
 from ingest.settings import Settings
-from tests.indexer.support import fully_committed, make_article, publish_articles
+from tests.indexer.support import IndexerThread, fully_committed, make_article, publish_articles
 
 pytestmark = pytest.mark.services
 
@@ -99,16 +98,8 @@ def test_engine_stopped_for_60s_mid_indexing_the_indexer_waits_and_nothing_is_lo
     publish_articles(s, before)
 
     engine = open_engine(url, timeout_s=10.0)
-    stop = threading.Event()
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["stats"] = run_indexer(s, engine, stop=stop)
-        except BaseException as exc:  # the test fails on any exception
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, name="indexer-under-test", daemon=True)
+    indexer = IndexerThread(s, engine)
+    stop, outcome, worker = indexer.stop, indexer.outcome, indexer.thread
     try:
         worker.start()
         at_stop = wait_for(lambda: (n := indexed(engine, s.articles_alias)) >= 300 and n, 60, "300 documents")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -13,6 +12,7 @@ from indexer.mapping import first_index
 from indexer.worker import group_id, run_indexer
 from tests.indexer.support import (
     BulkHoldingProxy,
+    IndexerThread,
     committed_and_end_offsets,
     fully_committed,
     make_article,
@@ -116,16 +116,8 @@ def test_engine_failing_every_bulk_stalls_the_indexer_until_stopped_with_the_bat
     fast = settings.model_copy(update={"index_retry_initial_s": 0.05, "index_retry_max_s": 0.2})
     proxy = BulkHoldingProxy(engine_url, hold_s=0, drop_bulk=True)
     flaky = open_engine(proxy.url, timeout_s=10.0)
-    stop = threading.Event()
-    outcome: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            outcome["stats"] = run_indexer(fast, flaky, stop=stop)
-        except BaseException as exc:  # the test fails on any exception
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
+    indexer = IndexerThread(fast, flaky)
+    stop, outcome, worker = indexer.stop, indexer.outcome, indexer.thread
     try:
         worker.start()
         # far past the old retry budget (8 attempts): still waiting, not raising
@@ -160,16 +152,8 @@ def test_a_stall_longer_than_max_poll_interval_keeps_the_consumer_in_its_group_a
     )
     proxy = BulkHoldingProxy(engine_url, hold_s=0, drop_bulk=True)
     flaky = open_engine(proxy.url, timeout_s=10.0)
-    stop = threading.Event()
-    outcome: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            outcome["stats"] = run_indexer(patient, flaky, stop=stop, until_end=True)
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
+    indexer = IndexerThread(patient, flaky, until_end=True)
+    stop, outcome, worker = indexer.stop, indexer.outcome, indexer.thread
     try:
         worker.start()
         stalled_at = wait_for(lambda: proxy.bulk_requests >= 1 and time.monotonic(), timeout_s=60)

@@ -1,18 +1,20 @@
-"""The overlapped consume loop on the real Kafka: a batch's tail runs while
-the next batch is prepared, and offsets are committed only for batches
-whose tail returned, in order, also when the group rebalances."""
+"""The consume loops on the real Kafka: a batch is committed only once it
+was handled; in the overlapped loop a batch's tail runs while the next
+batch is prepared, and offsets are committed only for batches whose tail
+returned, in order, also when the group rebalances."""
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from ingest.batch_loop import LoopStats, run_batches, run_overlapped_batches
 from ingest.kafka_io import make_consumer
-from ingest.overlapped_batches import run_overlapped_batches
 from ingest.settings import Settings
 
 WAIT_S = 30
@@ -44,9 +46,19 @@ def _values(records: Sequence[ConsumerRecord]) -> list[int]:
     return [int(r.value) for r in records]
 
 
+def _drain(settings: Settings, max_records: int, loop: Callable[..., LoopStats], *handlers: Any,
+           **options: Any) -> LoopStats:
+    """``loop`` over the topic with a consumer of the test's group, by
+    default until it is drained; the consumer is closed however it ends."""
+    consumer = _consumer(settings, max_records)
+    try:
+        return loop(consumer, *handlers, poll_timeout_ms=500, **({"until_end": True} | options))
+    finally:
+        consumer.close(autocommit=False)
+
+
 def test_a_batch_finishes_while_the_next_is_prepared_and_commits_only_after_its_finish(settings: Settings) -> None:
     _produce(settings, 60)
-    consumer = _consumer(settings, 10)
     second_prepared = threading.Event()
     prepared: list[list[int]] = []
     finished: list[list[int]] = []
@@ -65,10 +77,7 @@ def test_a_batch_finishes_while_the_next_is_prepared_and_commits_only_after_its_
             committed_during_first_finish.append(_committed(settings, settings.ingest_group_id))
         finished.append(values)
 
-    try:
-        stats = run_overlapped_batches(consumer, prepare, finish, poll_timeout_ms=500, until_end=True)
-    finally:
-        consumer.close(autocommit=False)
+    stats = _drain(settings, 10, run_overlapped_batches, prepare, finish)
     assert committed_during_first_finish == [{0: 0, 1: 0, 2: 0}]
     assert finished == prepared  # every batch finished, in the order it was polled
     assert sorted(v for batch in finished for v in batch) == list(range(60))
@@ -78,7 +87,6 @@ def test_a_batch_finishes_while_the_next_is_prepared_and_commits_only_after_its_
 
 def test_a_failed_finish_ends_the_loop_with_that_batch_and_the_next_uncommitted(settings: Settings) -> None:
     _produce(settings, 60)
-    consumer = _consumer(settings, 6)
     finished: list[list[int]] = []
     prepared: list[list[int]] = []
 
@@ -91,11 +99,8 @@ def test_a_failed_finish_ends_the_loop_with_that_batch_and_the_next_uncommitted(
             raise RuntimeError("the store refused the batch")
         finished.append(values)
 
-    try:
-        with pytest.raises(RuntimeError, match="refused"):
-            run_overlapped_batches(consumer, prepare, finish, poll_timeout_ms=500, until_end=True)
-    finally:
-        consumer.close(autocommit=False)
+    with pytest.raises(RuntimeError, match="refused"):
+        _drain(settings, 6, run_overlapped_batches, prepare, finish)
     done = {v for batch in finished for v in batch}
     committed = _committed(settings, settings.ingest_group_id)
     # Exactly the two finished batches are committed: per partition, the
@@ -103,18 +108,13 @@ def test_a_failed_finish_ends_the_loop_with_that_batch_and_the_next_uncommitted(
     assert committed == {p: sum(1 for v in done if v % 3 == p) for p in range(3)}
     assert len(prepared) >= 3
     # A new consumer of the group takes up from the first unfinished record.
-    consumer = _consumer(settings, 100)
     replayed: list[int] = []
-    try:
-        run_overlapped_batches(consumer, _values, replayed.extend, poll_timeout_ms=500, until_end=True)
-    finally:
-        consumer.close(autocommit=False)
+    _drain(settings, 100, run_overlapped_batches, _values, replayed.extend)
     assert sorted(replayed) == sorted(set(range(60)) - done)
 
 
 def test_a_failed_prepare_waits_for_the_batch_in_flight_and_commits_nothing_more(settings: Settings) -> None:
     _produce(settings, 30)
-    consumer = _consumer(settings, 5)
     finished: list[list[int]] = []
     calls = 0
 
@@ -128,11 +128,8 @@ def test_a_failed_prepare_waits_for_the_batch_in_flight_and_commits_nothing_more
     def finish(values: list[int]) -> None:
         finished.append(values)
 
-    try:
-        with pytest.raises(ValueError, match="bug"):
-            run_overlapped_batches(consumer, prepare, finish, poll_timeout_ms=500, until_end=True)
-    finally:
-        consumer.close(autocommit=False)
+    with pytest.raises(ValueError, match="bug"):
+        _drain(settings, 5, run_overlapped_batches, prepare, finish)
     # the first batch's finish ran to its end before the loop returned ...
     assert len(finished) == 1
     # ... but nothing was committed after the error
@@ -141,12 +138,8 @@ def test_a_failed_prepare_waits_for_the_batch_in_flight_and_commits_nothing_more
 
 def test_max_batches_counts_committed_batches(settings: Settings) -> None:
     _produce(settings, 30)
-    consumer = _consumer(settings, 4)
     finished: list[list[int]] = []
-    try:
-        stats = run_overlapped_batches(consumer, _values, finished.append, poll_timeout_ms=500, max_batches=3)
-    finally:
-        consumer.close(autocommit=False)
+    stats = _drain(settings, 4, run_overlapped_batches, _values, finished.append, until_end=False, max_batches=3)
     assert stats.batches == 3 and len(finished) == 3
     assert sum(_committed(settings, settings.ingest_group_id).values()) == sum(len(b) for b in finished)
 
@@ -200,3 +193,26 @@ def test_two_consumers_joining_mid_run_process_everything_and_commit_to_the_end(
     assert errors == []
     assert set(seen) == set(range(total))  # replays are allowed, losses are not
     assert _committed(settings, settings.ingest_group_id) == end
+
+
+def test_run_batches_commits_each_batch_once_handled_and_nothing_after_a_failure(settings: Settings) -> None:
+    _produce(settings, 30)
+    handled: list[list[int]] = []
+    committed_when_handled: list[int] = []
+
+    def handle(records: Sequence[ConsumerRecord]) -> None:
+        # the batch before this one is committed already, this one not yet
+        committed_when_handled.append(sum(_committed(settings, settings.ingest_group_id).values()))
+        if len(handled) == 3:
+            raise RuntimeError("a dead letter was refused")
+        handled.append(_values(records))
+
+    with pytest.raises(RuntimeError, match="refused"):
+        _drain(settings, 5, run_batches, handle)
+    sizes = [len(batch) for batch in handled]
+    assert committed_when_handled == [sum(sizes[:i]) for i in range(4)]
+    assert sum(_committed(settings, settings.ingest_group_id).values()) == sum(sizes)
+    rest: list[int] = []
+    stats = _drain(settings, 100, run_batches, lambda records: rest.extend(_values(records)))
+    assert sorted(rest + [v for batch in handled for v in batch]) == list(range(30))
+    assert stats.records == len(rest)

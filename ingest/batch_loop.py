@@ -1,0 +1,204 @@
+"""The consume loops every stage runs: poll a batch, handle it, commit its
+offsets only once its outputs are acknowledged (at-least-once; idempotent
+writes downstream make replays harmless).
+
+Two shapes, one loop: ``run_batches`` handles a batch on the calling thread
+and commits it; ``run_overlapped_batches`` splits a batch in a CPU-bound
+head (``prepare``, on the calling thread) and a slow tail (``finish``: store
+round trips, waiting for Kafka's acknowledgements) that runs on a helper
+thread while the next batch is polled and prepared. Either way batches are
+committed in the order they were polled, a commit never covers a record
+whose outputs were not acknowledged, and at most one batch is in flight, so
+``finish`` sees the batches one at a time, in order (the shared stores
+learn from one batch before the next is cleaned against them).
+
+Why not Kafka's rebalance listener to settle the batch in flight before
+partitions move: kafka-python runs the listener on its I/O loop, where a
+blocking wait would stop heartbeats. A rebalance is handled instead by
+what a commit means: it only ever covers finished records, so committing
+after the partitions moved is harmless (the new owner replays at most what
+it had not seen committed), and a commit the group refuses because it is
+rebalancing or has moved on (``RebalanceInProgressError``,
+``CommitFailedError``) is skipped: the next commit on a partition the
+worker still owns covers those records too, and one it no longer owns is
+replayed from the last commit by its new owner, which the pipeline's
+document ids make harmless."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError, RebalanceInProgressError
+from kafka.structs import OffsetAndMetadata
+
+log = structlog.get_logger(__name__)
+
+P = TypeVar("P")
+
+
+@dataclass
+class LoopStats:
+    batches: int = 0
+    records: int = 0
+
+
+def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, OffsetAndMetadata]:
+    """Offsets to commit after ``records`` are fully processed: last + 1 per partition."""
+    offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        if tp not in offsets or offsets[tp].offset <= r.offset:
+            offsets[tp] = OffsetAndMetadata(r.offset + 1, None, -1)
+    return offsets
+
+
+def caught_up(consumer: KafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
+    """Whether the consumer reached the end offsets its partitions had when
+    first seen here (``end_offsets`` is filled as partitions are assigned)."""
+    assigned = consumer.assignment()
+    if not assigned:
+        return False
+    missing = [tp for tp in assigned if tp not in end_offsets]
+    if missing:
+        end_offsets.update(consumer.end_offsets(missing))
+    return all(consumer.position(tp) >= end_offsets[tp] for tp in assigned)
+
+
+def run_batches(
+    consumer: KafkaConsumer,
+    handle_batch: Callable[[Sequence[ConsumerRecord]], None],
+    *,
+    poll_timeout_ms: int,
+    stop: threading.Event | None = None,
+    idle_exit_s: float | None = None,
+    max_batches: int | None = None,
+    until_end: bool = False,
+    on_batch: Callable[[LoopStats], None] | None = None,
+) -> LoopStats:
+    """Poll, hand each batch to ``handle_batch``, then commit.
+
+    ``handle_batch`` must return only once every output of the batch is
+    acknowledged downstream and raise otherwise: an exception leaves the
+    batch uncommitted, so a restarted worker processes it again.
+    ``idle_exit_s`` ends the loop after that long without records (batch
+    runs and tests); None runs until ``stop`` is set. ``max_batches`` stops
+    after that many committed batches. ``until_end`` stops once the consumer
+    has caught up with the end offsets its partitions had when they were
+    assigned (drain what is there, then return: batch runs and the demo).
+    """
+    return _loop(consumer, handle_batch, None, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
+                 max_batches=max_batches, until_end=until_end, on_batch=on_batch)
+
+
+def run_overlapped_batches(
+    consumer: KafkaConsumer,
+    prepare: Callable[[Sequence[ConsumerRecord]], P],
+    finish: Callable[[P], None],
+    *,
+    poll_timeout_ms: int,
+    stop: threading.Event | None = None,
+    idle_exit_s: float | None = None,
+    max_batches: int | None = None,
+    until_end: bool = False,
+    on_batch: Callable[[LoopStats], None] | None = None,
+) -> LoopStats:
+    """Poll; ``prepare`` each batch on this thread, then ``finish`` it on a
+    helper thread while the next batch is polled and prepared; commit a
+    batch once its ``finish`` returned. An exception from either ends the
+    loop with that batch (and any later one) uncommitted. The other
+    arguments mean what they mean for ``run_batches``."""
+    return _loop(consumer, prepare, finish, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
+                 max_batches=max_batches, until_end=until_end, on_batch=on_batch)
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    future: Future[None]
+    records: Sequence[ConsumerRecord]
+
+
+def _done() -> Future[None]:
+    future: Future[None] = Future()
+    future.set_result(None)
+    return future
+
+
+def _loop(
+    consumer: KafkaConsumer,
+    prepare: Callable[[Sequence[ConsumerRecord]], Any],
+    finish: Callable[[Any], None] | None,
+    *,
+    poll_timeout_ms: int,
+    stop: threading.Event | None,
+    idle_exit_s: float | None,
+    max_batches: int | None,
+    until_end: bool,
+    on_batch: Callable[[LoopStats], None] | None,
+) -> LoopStats:
+    """``finish`` None: ``prepare`` does the whole batch, committed at once."""
+    stats = LoopStats()
+    stop = stop or threading.Event()
+    last_record = time.monotonic()
+    end_offsets: dict[TopicPartition, int] = {}
+    in_flight: _InFlight | None = None
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-finish") if finish else None
+
+    def settle() -> None:
+        nonlocal in_flight
+        if in_flight is None:
+            return
+        done, in_flight = in_flight, None
+        done.future.result()
+        try:
+            consumer.commit(offsets=next_offsets(done.records))
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            log.warning("batch_commit_refused", records=len(done.records), error=str(exc),
+                        consequence="a later commit covers the batch, or its partitions' new owner replays it")
+        stats.batches += 1
+        stats.records += len(done.records)
+        if on_batch:
+            on_batch(stats)
+
+    def started() -> int:
+        return stats.batches + (in_flight is not None)
+
+    try:
+        while not stop.is_set() and (max_batches is None or started() < max_batches):
+            # With a batch in flight, take only what is already fetched: waiting
+            # here would delay that batch's commit for nothing.
+            polled = consumer.poll(timeout_ms=0 if in_flight else poll_timeout_ms)
+            records = [r for part in polled.values() for r in part]
+            if not records:
+                if in_flight is not None:
+                    settle()
+                    continue
+                if idle_exit_s is not None and time.monotonic() - last_record >= idle_exit_s:
+                    break
+                if until_end and caught_up(consumer, end_offsets):
+                    break
+                continue
+            last_record = time.monotonic()
+            prepared = prepare(records)
+            settle()
+            in_flight = _InFlight(helper.submit(finish, prepared) if helper and finish else _done(), records)
+            if helper is None:
+                settle()
+        settle()
+    finally:
+        if in_flight is not None:
+            # Leaving on an error: let the helper end before the caller closes
+            # what it uses; the batch stays uncommitted.
+            try:
+                in_flight.future.result()
+            except Exception:
+                log.debug("batch_in_flight_abandoned", records=len(in_flight.records))
+        if helper is not None:
+            helper.shutdown(wait=True)
+    return stats
