@@ -61,6 +61,15 @@ def rss(items: list[tuple[str, str]], *, close: bool = True) -> bytes:
     return f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>عدائي</title>{entries}{tail}'.encode()
 
 
+def _html_head(r: BaseHTTPRequestHandler, **headers: str) -> None:
+    """A 200 HTML status line and headers; the handler writes the body."""
+    r.send_response(200)
+    r.send_header("Content-Type", HTML)
+    for name, value in headers.items():
+        r.send_header(name.replace("_", "-"), value)
+    r.end_headers()
+
+
 class Host:
     """One HTTP site on its own port. ``routes`` maps a path to a handler
     ``(request) -> None`` that writes the whole response itself."""
@@ -276,10 +285,7 @@ class HostileSite:
         return self.main.send(r, 200, HTML, page.encode())
 
     def _fifty_mb(self, r: BaseHTTPRequestHandler) -> int:
-        r.send_response(200)
-        r.send_header("Content-Type", HTML)
-        r.send_header("Content-Length", str(50 * 1024 * 1024))
-        r.end_headers()
+        _html_head(r, Content_Length=str(50 * 1024 * 1024))
         chunk = b"<p>" + "نص ".encode() * 10_000 + b"</p>"
         sent = 0
         while sent < 50 * 1024 * 1024 and not self.main.stopping.is_set():
@@ -288,10 +294,7 @@ class HostileSite:
         return 200
 
     def _endless_chunked(self, r: BaseHTTPRequestHandler) -> int:
-        r.send_response(200)
-        r.send_header("Content-Type", HTML)
-        r.send_header("Transfer-Encoding", "chunked")
-        r.end_headers()
+        _html_head(r, Transfer_Encoding="chunked")
         chunk = b"<p>" + "بلا نهاية ".encode() * 3_000 + b"</p>"
         frame = b"%x\r\n%s\r\n" % (len(chunk), chunk)
         while not self.main.stopping.is_set():  # until the crawler hangs up
@@ -299,10 +302,7 @@ class HostileSite:
         return 200
 
     def _slow_loris(self, r: BaseHTTPRequestHandler) -> int:
-        r.send_response(200)
-        r.send_header("Content-Type", HTML)
-        r.send_header("Content-Length", "100000")
-        r.end_headers()
+        _html_head(r, Content_Length="100000")
         r.wfile.flush()
         while not self.main.stopping.wait(1.0):  # one byte a second
             r.wfile.write(b"<")
@@ -311,10 +311,7 @@ class HostileSite:
 
     def _truncated(self, r: BaseHTTPRequestHandler) -> int:
         body = article_html(1).encode()
-        r.send_response(200)
-        r.send_header("Content-Type", HTML)
-        r.send_header("Content-Length", str(len(body) * 3))
-        r.end_headers()
+        _html_head(r, Content_Length=str(len(body) * 3))
         r.wfile.write(body)
         r.wfile.flush()
         r.connection.shutdown(socket.SHUT_RDWR)
