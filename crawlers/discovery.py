@@ -244,6 +244,8 @@ def feeds_in_html(html: str | bytes, base_url: str) -> list[str]:
 
 
 _PAGINATION_KEYS = frozenset({"page", "p", "pg", "paged", "start", "offset"})
+# a calendar widget's links (?month=N+1 forever) lead to more calendar pages
+_CALENDAR_KEYS = frozenset({"month", "year", "day", "date", "week", "cal"})
 _DATE_TAIL = re.compile(r"/(19|20)\d{2}(/\d{1,2}){0,2}/?$")
 
 
@@ -257,7 +259,9 @@ def is_navigation_link(url: str) -> bool:
     parts = urlsplit(url)
     if parts.path in ("", "/"):
         return True
-    if any(key.lower() in _PAGINATION_KEYS for key, _ in parse_qsl(parts.query)):
+    if any(key.lower() in _PAGINATION_KEYS | _CALENDAR_KEYS for key, _ in parse_qsl(parts.query)):
+        return True
+    if "calendar" in parts.path.lower().split("/"):
         return True
     if _DATE_TAIL.search(parts.path):
         return True

@@ -11,6 +11,7 @@ from scrapy.exceptions import (
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     IgnoreRequest,
+    ResponseDataLossError,
 )
 from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -21,7 +22,9 @@ from ingest.kafka_io import encode
 from ingest.models import DeadLetter, FetchedPage, compress, utcnow
 
 from crawlers.discovery import Hints
+from crawlers.middlewares.robots import RobotsUnavailable
 from crawlers.politeness import Dropped
+from crawlers.size_limit import BodyTooLarge
 
 Via = Literal["feed", "sitemap", "section", "seed"]
 
@@ -105,14 +108,25 @@ def _is_redirect_limit(exc: BaseException) -> bool:
     return "max redirections" in str(exc)
 
 
-def _is_size_limit(exc: BaseException) -> bool:
-    # Scrapy reports DOWNLOAD_MAXSIZE both while downloading
-    # (DownloadCancelledError) and while decompressing (IgnoreRequest)
-    return "max size" in str(exc)
+def _is_size_limit(failure: Failure) -> bool:
+    if failure.check(BodyTooLarge):
+        return True
+    exc = failure.value
+    # Scrapy says so only in words: a declared Content-Length over
+    # DOWNLOAD_MAXSIZE is a DownloadCancelledError ("... max size ..."); a
+    # compressed body that inflates past it (a gzip bomb) is an IgnoreRequest
+    # raised from its decompression error, which carries the sizes
+    return "max size" in str(exc) or hasattr(exc.__cause__, "max_size")
 
 
 def is_robots_refusal(failure: Failure) -> bool:
+    if failure.check(RobotsUnavailable):
+        return False
     return failure.check(IgnoreRequest) is not None and "robots.txt" in str(failure.value)
+
+
+def is_unfollowed_redirect(status: int) -> bool:
+    return 300 <= status < 400
 
 
 def failure_record(failure: Failure, url: str, *, source: str, what: str = "page") -> DeadLetter | None:
@@ -127,16 +141,22 @@ def failure_record(failure: Failure, url: str, *, source: str, what: str = "page
         retries = int(request.meta.get("retry_times", 0)) if request is not None else 0
         # only statuses Scrapy retries (5xx, 429, 408) ever were
         tried = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+        location = response.headers.get(b"Location")
+        # a redirect reaches the spider only when Scrapy would not follow it
+        # (ftp:, file:, data:...): say where it led
+        where = f", redirect to {location.decode('latin-1')[:200]} not followed" if is_unfollowed_redirect(response.status) and location else ""
         return DeadLetter(
             stage="crawl",
             reason="http_error",
-            detail=f"{what}: HTTP {response.status}{tried}",
+            detail=f"{what}: HTTP {response.status}{tried}{where}",
             url=url,
             http_status=response.status,
             source=source,
         )
-    if _is_size_limit(exc):
+    if _is_size_limit(failure):
         return DeadLetter(stage="crawl", reason="too_large", detail=f"{what}: {exc}", url=url, source=source)
+    if failure.check(RobotsUnavailable):
+        return DeadLetter(stage="crawl", reason="fetch_failed", detail=f"{what}: {exc}"[:2000], url=url, source=source)
     if failure.check(IgnoreRequest):
         if is_robots_refusal(failure):
             return None
@@ -150,6 +170,7 @@ def failure_record(failure: Failure, url: str, *, source: str, what: str = "page
         DownloadConnectionRefusedError: "connection refused",
         DownloadTimeoutError: "timed out",
         DownloadCancelledError: "download cancelled",
+        ResponseDataLossError: "truncated response (body shorter than its Content-Length)",
     }
     label = next((text for cls, text in kind.items() if failure.check(cls)), type(exc).__name__)
     return DeadLetter(

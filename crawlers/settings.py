@@ -55,6 +55,8 @@ DOWNLOADER_MIDDLEWARES: dict[str, int] = {
     "crawlers.middlewares.redirects.KnownRedirectTargetMiddleware": 610,
     "crawlers.middlewares.politeness.PolitenessMiddleware": 950,
 }
+# a body streaming past DOWNLOAD_MAXSIZE ends as too large, not as a bare cancel
+EXTENSIONS = {"crawlers.size_limit.BodySizeLimit": 0}
 # Crawl-delay is read from Scrapy's parsed robots.txt (the robots_parsed signal)
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 
@@ -77,6 +79,7 @@ def rasd_values(settings: Settings) -> dict[str, Any]:
         "ROBOTSTXT_OBEY": settings.crawl_obey_robots,
         "RASD_POLITENESS_DELAY": settings.crawl_download_delay_s,
         "RASD_ROBOTS_TTL_S": settings.crawl_robots_ttl_s,
+        "RASD_ROBOTS_RETRY_S": settings.crawl_robots_retry_s,
         "CONCURRENT_REQUESTS_PER_DOMAIN": settings.crawl_concurrency_per_domain,
         "DOWNLOAD_TIMEOUT": settings.crawl_download_timeout_s,
         "REDIRECT_MAX_TIMES": settings.crawl_max_redirects,

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     crawl_download_timeout_s: float = Field(default=30.0, gt=0)
     # robots.txt is read again after this long (rules and Crawl-delay change)
     crawl_robots_ttl_s: float = Field(default=86_400.0, gt=0)
+    # robots.txt that answered 5xx or could not be read: the site counts as
+    # disallowing everything (RFC 9309) until it is asked again after this long
+    crawl_robots_retry_s: float = Field(default=300.0, gt=0)
+    # Links kept from one feed or sitemap poll (the sitemap protocol's own
+    # limit): a listing naming more is cut there and the cut is recorded
+    crawl_max_links_per_listing: int = Field(default=50_000, ge=1)
     crawl_max_redirects: int = Field(default=5, ge=0)
     # Continuous crawling: the URL status index (in the search engine at
     # search_url) is the crawl's memory, shared by every crawler process.

@@ -30,6 +30,8 @@ class Poll(BaseModel):
     http_status: int | None = None
     changed: bool = False
     links: int = 0
+    # links the listing named beyond crawl_max_links_per_listing (not followed)
+    links_dropped: int = 0
     error: str | None = None
 
 
@@ -121,6 +123,7 @@ def after_listing_poll(
     etag: str | None,
     last_modified: str | None,
     source_interval_s: float | None,
+    links_dropped: int = 0,
     now: datetime | None = None,
 ) -> UrlStatus:
     """A listing answered (200 or 304). A changed listing is polled sooner
@@ -143,7 +146,7 @@ def after_listing_poll(
             "next_fetch_at": now + timedelta(seconds=interval),
             "consecutive_errors": 0,
             "last_error": None,
-            "polls": _remember(rec, Poll(at=now, http_status=http_status, changed=changed, links=links)),
+            "polls": _remember(rec, Poll(at=now, http_status=http_status, changed=changed, links=links, links_dropped=links_dropped)),
         }
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import structlog
@@ -27,8 +27,7 @@ from ingest.engines.detect import open_configured_client
 from ingest.identity import canonical_url
 from ingest.models import DeadLetter, FrontierLink
 
-from crawlers.discovery import ArticleLink, Hints
-from crawlers.dupefilter import ARTICLE_META
+from crawlers.discovery import ArticleLink, Hints, is_robots_url
 from crawlers.frontier.ownership import host_partition
 from crawlers.frontier.status import (
     UrlStatus,
@@ -47,7 +46,7 @@ from crawlers.pipelines import Tracked
 from crawlers.records import Via
 from crawlers.settings import download_slots
 from crawlers.sources import Source, SourcesWatcher, listing_urls
-from crawlers.spiders.news import ListingKind, NewsSpider, Record
+from crawlers.spiders.news import FOUND_IN_SITEMAP_META, LINKS_DROPPED_META, ListingKind, NewsSpider, Record
 
 log = structlog.get_logger(__name__)
 
@@ -241,6 +240,8 @@ class MonitorSpider(NewsSpider):
             # the host; Scrapy's immediate retries would add requests that
             # follow only this process's memory of the host's errors.
             meta["dont_retry"] = True
+            if rec.kind == "sitemap" and rec.discovered_from and not is_robots_url(rec.discovered_from):
+                meta[FOUND_IN_SITEMAP_META] = True
             request = self.listing_request(source, rec.kind, rec.fetch_url, **meta)
         else:
             link = ArticleLink(rec.fetch_url, Hints(title=rec.hint_title, published_at=rec.hint_published_at))
@@ -252,10 +253,11 @@ class MonitorSpider(NewsSpider):
         request = super().listing_request(source, kind, url, **meta)
         return request.replace(callback=self.parse_listing, dont_filter=True)
 
-    def parse_listing(self, response: Response) -> Iterator[Request | Record]:
+    async def parse_listing(self, response: Response) -> AsyncIterator[Request | Record]:
         if response.status == 304:
             self.crawler.stats.inc_value("rasd/listings_not_modified")
-            yield from self.listing_parsed(response, 0)
+            for record in self.listing_parsed(response, 0):
+                yield record
             return
         parse = {
             "feed": self.parse_feed,
@@ -264,7 +266,14 @@ class MonitorSpider(NewsSpider):
             "section": self.parse_section,
             "homepage": self.parse_homepage,
         }[response.meta["listing"]]
-        yield from parse(response)
+        result = parse(response)
+        # feeds and sitemaps are parsed off Scrapy's thread (async), the rest not
+        if isinstance(result, AsyncIterator):
+            async for item in result:
+                yield item
+        else:
+            for item in result:
+                yield item
 
     # -- found links go to their host's owner --------------------------------------
 
@@ -310,6 +319,7 @@ class MonitorSpider(NewsSpider):
             http_status=response.status,
             body_hash=None if response.status == 304 else content_hash(response.body),
             links=links,
+            links_dropped=response.meta.get(LINKS_DROPPED_META, 0),
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
             source_interval_s=source.poll_interval_s if source else None,

@@ -6,6 +6,7 @@ dead-letter record and the crawl goes on.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -37,6 +38,10 @@ ListingKind = str  # "feed" | "sitemap" | "section" | "homepage" | "robots"
 log = structlog.get_logger(__name__)
 
 Record = FetchedPage | DeadLetter
+# on a listing request: a sitemap named by another sitemap
+FOUND_IN_SITEMAP_META = "rasd_found_in_sitemap"
+# on a listing response: links it named beyond crawl_max_links_per_listing
+LINKS_DROPPED_META = "rasd_links_dropped"
 
 
 def _content_type(response: Response) -> str | None:
@@ -118,8 +123,9 @@ class NewsSpider(Spider):
             yield self.article_request(source, link, via)
 
     def on_listings(self, source: Source, kind: ListingKind, urls: list[str], response: Response) -> Iterator[Request | Record]:
+        meta = {FOUND_IN_SITEMAP_META: True} if response.meta.get("listing") == "sitemap" else {}
         for url in urls:
-            yield self.listing_request(source, kind, url)
+            yield self.listing_request(source, kind, url, **meta)
 
     def listing_parsed(self, response: Response, links: int) -> Iterator[Record]:
         """Hook: a listing was read (``links`` found). Nothing to do in one pass."""
@@ -140,16 +146,20 @@ class NewsSpider(Spider):
             source=response.meta["rasd_source"],
         )
 
-    def parse_feed(self, response: Response) -> Iterator[Request | Record]:
+    async def parse_feed(self, response: Response) -> AsyncIterator[Request | Record]:
         source = self._source(response)
         try:
-            links = parse_feed(response.body, response.url, _content_type(response))
+            # feedparser is pure Python: a feed of tens of thousands of
+            # entries takes seconds, which on Scrapy's thread would stall
+            # every download in flight (and time them out)
+            links = await asyncio.to_thread(parse_feed, response.body, response.url, _content_type(response))
         except DiscoveryError as exc:
             yield self._listing_unreadable(response, exc)
             return
+        links = self._capped(response, links)
         self.crawler.stats.inc_value("rasd/links/feed", len(links))
-        yield from self.on_articles(source, links, "feed", response)
-        yield from self.listing_parsed(response, len(links))
+        for item in [*self.on_articles(source, links, "feed", response), *self.listing_parsed(response, len(links))]:
+            yield item
 
     def parse_robots(self, response: Response) -> Iterator[Request | Record]:
         source = self._source(response)
@@ -159,17 +169,46 @@ class NewsSpider(Spider):
         yield from self.on_listings(source, "sitemap", urls, response)
         yield from self.listing_parsed(response, len(urls))
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request | Record]:
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[Request | Record]:
         source = self._source(response)
         try:
-            content = parse_sitemap(response.body, response.url, max_size=self.rasd.crawl_max_page_bytes)
+            # off Scrapy's thread too: 50,000 entries are a second of Python
+            content = await asyncio.to_thread(
+                parse_sitemap, response.body, response.url, max_size=self.rasd.crawl_max_page_bytes
+            )
         except DiscoveryError as exc:
             yield self._listing_unreadable(response, exc)
             return
-        yield from self.on_listings(source, "sitemap", content.sitemaps, response)
-        self.crawler.stats.inc_value("rasd/links/sitemap", len(content.articles))
-        yield from self.on_articles(source, content.articles, "sitemap", response)
-        yield from self.listing_parsed(response, len(content.articles) + len(content.sitemaps))
+        if content.kind == "sitemapindex" and response.meta.get(FOUND_IN_SITEMAP_META):
+            # the protocol allows one level of index; deeper ones are how a
+            # site (or a trap) makes an endless chain of listings
+            yield self._listing_unreadable(
+                response, DiscoveryError("a sitemap index named by another sitemap index: its sitemaps are not followed")
+            )
+            return
+        sitemaps = self._capped(response, content.sitemaps)
+        articles = self._capped(response, content.articles)
+        self.crawler.stats.inc_value("rasd/links/sitemap", len(articles))
+        for item in [
+            *self.on_listings(source, "sitemap", sitemaps, response),
+            *self.on_articles(source, articles, "sitemap", response),
+            *self.listing_parsed(response, len(articles) + len(sitemaps)),
+        ]:
+            yield item
+
+    def _capped(self, response: Response, links: list[Any]) -> list[Any]:
+        """At most crawl_max_links_per_listing of ``links`` (the first
+        ones: feeds and sitemaps list the newest first); the cut is logged,
+        counted and left on the response for the listing's status."""
+        cap = self.rasd.crawl_max_links_per_listing
+        if len(links) <= cap:
+            return links
+        dropped = len(links) - cap
+        response.meta[LINKS_DROPPED_META] = response.meta.get(LINKS_DROPPED_META, 0) + dropped
+        what = response.meta.get("listing", "listing")
+        self.crawler.stats.inc_value(f"rasd/links_dropped/{what}", dropped)
+        log.warning("listing_truncated", listing=what, url=response.url, links=len(links), kept=cap)
+        return links[:cap]
 
     def parse_section(self, response: Response) -> Iterator[Request | Record]:
         source = self._source(response)

@@ -38,6 +38,9 @@ def test_page_without_alternates_announces_no_feed():
         "https://news.example/2026/11",
         "https://news.example/tag/elections",
         "https://news.example/category/economy/",
+        "https://news.example/calendar?month=7",
+        "https://news.example/events/calendar/",
+        "https://news.example/archive?year=2026&month=11",
     ],
 )
 def test_listing_like_links_are_navigation(url):

@@ -137,6 +137,34 @@ def test_download_over_the_size_limit_is_a_too_large_dead_letter(exc):
     assert record.reason == "too_large"
 
 
+def _decompression_refusal() -> IgnoreRequest:
+    # what Scrapy 2.19's HttpCompressionMiddleware raises for a gzip bomb
+    from scrapy.utils._compression import _DecompressionMaxSizeExceeded
+
+    try:
+        try:
+            raise _DecompressionMaxSizeExceeded(8454144, 8388608)
+        except ValueError as cause:
+            raise IgnoreRequest("Ignored response <200 x> because its body exceeded DOWNLOAD_MAXSIZE (8388608 B) during decompression.") from cause
+    except IgnoreRequest as exc:
+        return exc
+
+
+def test_a_body_that_inflates_or_streams_past_the_limit_is_too_large_not_a_fetch_failure():
+    from crawlers.size_limit import BodyTooLarge
+
+    for exc in (_decompression_refusal(), BodyTooLarge(8425092, 8388608, "https://news.example/endless")):
+        record = failure_record(failure_of(exc), "https://news.example/huge", source="d")
+        assert record.reason == "too_large", exc
+
+
+def test_an_unfollowed_redirect_says_where_it_led():
+    response = TextResponse("https://news.example/go", status=302, headers={"Location": "file:///etc/passwd"}, body=b"")
+    record = failure_record(failure_of(HttpError(response, "Ignoring non-200 response")), response.url, source="d")
+    assert (record.reason, record.http_status) == ("http_error", 302)
+    assert record.detail == "page: HTTP 302, redirect to file:///etc/passwd not followed"
+
+
 def test_records_are_valid_contract_models():
     page = build_page(redirected_response(), source="daily", via="section", hints=Hints())
     assert FetchedPage.model_validate_json(page.model_dump_json()) == page

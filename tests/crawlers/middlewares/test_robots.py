@@ -72,3 +72,50 @@ def test_a_robots_txt_download_refused_by_this_process_is_not_remembered_as_no_r
     assert crawler.engine.count == 1  # served once, and kept while fresh
     parse(mw)
     assert crawler.engine.count == 1
+
+
+class Unreadable(Downloads):
+    """robots.txt answers ``status`` (or raises ``error``), then is served."""
+
+    def __init__(self, status=500, error=None):
+        super().__init__()
+        self.status, self.error = status, error
+
+    async def download_async(self, request):
+        from scrapy.http import TextResponse
+
+        self.count += 1
+        if self.count == 1:
+            if self.error is not None:
+                raise self.error
+            return TextResponse(request.url, status=self.status, body=b"<html>error</html>", encoding="utf-8")
+        return TextResponse(request.url, body=b"User-agent: *\nDisallow: /private/\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("download", [Unreadable(status=503), Unreadable(error=TimeoutError("took longer than 3 s"))])
+def test_an_unreadable_robots_txt_disallows_the_site_until_it_is_read_again(download, monkeypatch):
+    import crawlers.middlewares.robots as robots
+    from crawlers.middlewares.robots import RobotsUnavailable
+
+    clock = [1000.0]
+    monkeypatch.setattr(robots.time, "monotonic", lambda: clock[0])
+    crawler = get_crawler(settings_dict={"ROBOTSTXT_OBEY": True, "RASD_ROBOTS_RETRY_S": 300.0})
+    crawler.engine = download
+    mw = ExpiringRobotsTxtMiddleware.from_crawler(crawler)
+    with pytest.raises(RobotsUnavailable, match="robots.txt unavailable"):
+        asyncio.run(mw.process_request(Request("https://news.example/a")))
+    clock[0] += 299
+    with pytest.raises(RobotsUnavailable):
+        asyncio.run(mw.process_request(Request("https://news.example/b")))
+    assert download.count == 1
+    clock[0] += 2
+    # read again: its own rules apply from now on
+    asyncio.run(mw.process_request(Request("https://news.example/a")))
+    assert download.count == 2
+
+
+def test_a_missing_robots_txt_allows_everything():
+    crawler = get_crawler(settings_dict={"ROBOTSTXT_OBEY": True})
+    crawler.engine = Unreadable(status=404)
+    mw = ExpiringRobotsTxtMiddleware.from_crawler(crawler)
+    assert asyncio.run(mw.process_request(Request("https://news.example/private/x"))) is None

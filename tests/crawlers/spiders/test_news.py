@@ -1,3 +1,4 @@
+import asyncio
 from datetime import datetime, timezone
 
 import pytest
@@ -31,6 +32,18 @@ def make_spider(**settings) -> NewsSpider:
     return NewsSpider.from_crawler(crawler, sources=[SOURCE])
 
 
+def collect(records) -> list:
+    """The items of a callback: feeds and sitemaps are parsed in a thread
+    (async generators), the other listings are plain generators."""
+    if not hasattr(records, "__aiter__"):
+        return list(records)
+
+    async def run() -> list:
+        return [item async for item in records]
+
+    return asyncio.run(run())
+
+
 def respond(request: Request, body: bytes, cls=TextResponse, status=200, content_type="text/html; charset=utf-8"):
     return cls(request.url, status=status, headers={"Content-Type": content_type}, body=body, request=request)
 
@@ -55,7 +68,7 @@ def test_feed_entries_become_article_requests_carrying_hints():
         '<rss version="2.0"><channel><item><title>خبر</title><link>https://daily.example/news/1?utm_source=rss</link>'
         "<pubDate>Mon, 06 May 2024 07:00:00 GMT</pubDate></item></channel></rss>"
     ).encode()
-    (request,) = list(spider.parse_feed(respond(feed, rss, content_type="application/rss+xml")))
+    (request,) = collect(spider.parse_feed(respond(feed, rss, content_type="application/rss+xml")))
     assert request.url == "https://daily.example/news/1?utm_source=rss"
     assert request.callback == spider.parse_article and request.errback == spider.article_failed
     assert request.meta[ARTICLE_META] and request.meta["rasd_via"] == "feed"
@@ -65,7 +78,7 @@ def test_feed_entries_become_article_requests_carrying_hints():
 def test_feed_that_does_not_parse_becomes_a_dead_letter_and_no_requests():
     spider = make_spider()
     feed = next(r for r in spider.start_requests_for(spider.sources) if r.url.endswith("/rss"))
-    (record,) = list(spider.parse_feed(respond(feed, b"<html><body>down for maintenance</body></html>")))
+    (record,) = collect(spider.parse_feed(respond(feed, b"<html><body>down for maintenance</body></html>")))
     assert isinstance(record, DeadLetter)
     assert record.source == "daily" and record.url == feed.url
     assert "feed could not be parsed" in record.detail
@@ -83,12 +96,34 @@ def test_sitemap_index_children_and_urlset_articles_are_followed():
     spider = make_spider()
     sitemap = next(r for r in spider.start_requests_for(spider.sources) if r.url.endswith("sitemap.xml"))
     index = b'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>https://daily.example/s1.xml</loc></sitemap></sitemapindex>'
-    (child,) = list(spider.parse_sitemap(respond(sitemap, index, XmlResponse, content_type="application/xml")))
+    (child,) = collect(spider.parse_sitemap(respond(sitemap, index, XmlResponse, content_type="application/xml")))
     assert child.url == "https://daily.example/s1.xml" and child.callback == spider.parse_sitemap
     urlset = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://daily.example/news/2</loc><lastmod>2024-05-01</lastmod></url></urlset>'
-    (article,) = list(spider.parse_sitemap(respond(child, urlset, XmlResponse, content_type="application/xml")))
+    (article,) = collect(spider.parse_sitemap(respond(child, urlset, XmlResponse, content_type="application/xml")))
     assert article.url == "https://daily.example/news/2" and article.meta["rasd_via"] == "sitemap"
     assert article.meta["rasd_hints"].published_at == datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+
+def test_a_sitemap_index_named_by_a_sitemap_index_is_a_dead_letter_and_not_followed():
+    spider = make_spider()
+    sitemap = next(r for r in spider.start_requests_for(spider.sources) if r.url.endswith("sitemap.xml"))
+    index = b'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>https://daily.example/i1.xml</loc></sitemap></sitemapindex>'
+    (child,) = collect(spider.parse_sitemap(respond(sitemap, index, XmlResponse, content_type="application/xml")))
+    deeper = index.replace(b"i1.xml", b"i2.xml")
+    (record,) = collect(spider.parse_sitemap(respond(child, deeper, XmlResponse, content_type="application/xml")))
+    assert isinstance(record, DeadLetter) and record.reason == "undecodable" and record.url == child.url
+    assert "named by another sitemap index" in record.detail
+
+
+def test_a_listing_with_more_links_than_the_cap_keeps_the_first_ones_and_counts_the_rest():
+    spider = make_spider(crawl_max_links_per_listing=2)
+    feed = next(r for r in spider.start_requests_for(spider.sources) if r.url.endswith("/rss"))
+    items = "".join(f"<item><title>{n}</title><link>https://daily.example/news/{n}</link></item>" for n in range(5))
+    response = respond(feed, f'<rss version="2.0"><channel>{items}</channel></rss>'.encode(), content_type="application/rss+xml")
+    requests = collect(spider.parse_feed(response))
+    assert [r.url for r in requests] == ["https://daily.example/news/0", "https://daily.example/news/1"]
+    assert response.meta["rasd_links_dropped"] == 3
+    assert spider.crawler.stats.get_value("rasd/links_dropped/feed") == 3
 
 
 def test_section_page_follows_matching_same_site_links_only():
