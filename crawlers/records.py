@@ -20,6 +20,7 @@ from ingest.content_types import is_html_type
 from ingest.kafka_io import encode
 from ingest.models import DeadLetter, FetchedPage, compress, utcnow
 
+from crawlers.addresses import AddressRefused
 from crawlers.discovery import Hints
 from crawlers.politeness import Dropped
 
@@ -135,6 +136,8 @@ def failure_record(failure: Failure, url: str, *, source: str, what: str = "page
             http_status=response.status,
             source=source,
         )
+    if failure.check(AddressRefused):
+        return DeadLetter(stage="crawl", reason="address_refused", detail=f"{what}: {exc}", url=url, source=source)
     if _is_size_limit(exc):
         return DeadLetter(stage="crawl", reason="too_large", detail=f"{what}: {exc}", url=url, source=source)
     if failure.check(IgnoreRequest):
