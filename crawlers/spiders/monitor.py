@@ -28,7 +28,6 @@ from ingest.identity import canonical_url
 from ingest.models import DeadLetter, FrontierLink
 
 from crawlers.discovery import ArticleLink, Hints
-from crawlers.dupefilter import ARTICLE_META
 from crawlers.frontier.ownership import host_partition
 from crawlers.frontier.status import (
     UrlStatus,

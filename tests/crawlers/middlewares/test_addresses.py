@@ -3,10 +3,7 @@
 far as the crawler can tell), the crawler's own resolver, Kafka."""
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,6 +11,7 @@ from crawlers.run import crawl
 from crawlers.settings import DOWNLOADER_MIDDLEWARES
 from crawlers.sources import Source
 from ingest.models import DeadLetter, FetchedPage
+from tests.crawlers.site import TestSite
 from tests.crawlers.topics import read_topic
 
 pytestmark = pytest.mark.services
@@ -21,36 +19,17 @@ pytestmark = pytest.mark.services
 ARTICLE = ("<html><head><title>خبر</title></head><body><article><p>" + "نص الخبر. " * 40 + "</p></article></body></html>").encode()
 
 
-class Site:
+class Site(TestSite):
     """A web server on one loopback address: ``routes`` maps a path to
-    (status, headers, body); every request is counted."""
+    (status, headers, body)."""
 
     def __init__(self, host: str) -> None:
+        super().__init__()
         self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
-        self.hits: Counter[str] = Counter()
-        site = self
+        self.start(host)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                site.hits[self.path] += 1
-                status, headers, body = site.routes.get(self.path, (404, {}, b"not found"))
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.base_url = f"http://{host}:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
+        return self.routes.get(path, (404, {}, b"not found"))
 
     def feed(self, path: str, links: list[str]) -> str:
         items = "".join(f"<item><title>خبر {i}</title><link>{url}</link></item>" for i, url in enumerate(links))
@@ -66,10 +45,6 @@ class Site:
         self.routes[path] = (302, {"Location": target}, b"")
         return self.base_url + path
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def sites() -> Iterator[tuple[Site, Site]]:
@@ -78,8 +53,8 @@ def sites() -> Iterator[tuple[Site, Site]]:
     allowed, internal = Site("127.0.0.2"), Site("127.0.0.1")
     internal.article("/secret.html")
     yield allowed, internal
-    allowed.close()
-    internal.close()
+    allowed.stop()
+    internal.stop()
 
 
 def one_pass(settings, feed_url: str, allowed: list[str], **overrides):
@@ -104,7 +79,7 @@ def test_a_loopback_site_is_refused_without_the_allowance_and_crawled_with_it(se
         assert [p.url for p in pages] == [site.base_url + "/news/1.html"]
         assert site.hits["/news/1.html"] == 1
     finally:
-        site.close()
+        site.stop()
 
 
 def test_links_and_redirects_to_refused_addresses_become_address_refused_dead_letters_and_are_never_fetched(
