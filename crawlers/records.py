@@ -21,6 +21,7 @@ from ingest.content_types import is_html_type
 from ingest.kafka_io import encode
 from ingest.models import DeadLetter, FetchedPage, compress, utcnow
 
+from crawlers.addresses import AddressRefused
 from crawlers.discovery import Hints
 from crawlers.middlewares.robots import RobotsUnavailable
 from crawlers.politeness import Dropped
@@ -153,6 +154,8 @@ def failure_record(failure: Failure, url: str, *, source: str, what: str = "page
             http_status=response.status,
             source=source,
         )
+    if failure.check(AddressRefused):
+        return DeadLetter(stage="crawl", reason="address_refused", detail=f"{what}: {exc}", url=url, source=source)
     if _is_size_limit(failure):
         return DeadLetter(stage="crawl", reason="too_large", detail=f"{what}: {exc}", url=url, source=source)
     if failure.check(RobotsUnavailable):

@@ -48,6 +48,8 @@ ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
 # Scrapy's defaults (robots.txt, retry, redirect, compression...) plus the
 # politeness gate, last before the download so it sees every retry and redirect
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {
+    # refused addresses (SSRF) end first: no robots.txt, no wait at the gate
+    "crawlers.middlewares.addresses.AddressGuardMiddleware": 50,
     # Scrapy's own, but re-read after a while (a crawl runs for months)
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawlers.middlewares.robots.ExpiringRobotsTxtMiddleware": 100,
@@ -57,6 +59,9 @@ DOWNLOADER_MIDDLEWARES: dict[str, int] = {
 }
 # a body streaming past DOWNLOAD_MAXSIZE ends as too large, not as a bare cancel
 EXTENSIONS = {"crawlers.size_limit.BodySizeLimit": 0}
+# The resolver refuses private, loopback, link-local... answers, so the
+# address checked is the address connected to (crawlers/resolver.py)
+TWISTED_DNS_RESOLVER = "crawlers.resolver.GuardedResolver"
 # Crawl-delay is read from Scrapy's parsed robots.txt (the robots_parsed signal)
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 

@@ -156,6 +156,7 @@ class Alert(_Contract):
 DeadLetterReason = Literal[
     "http_error",
     "fetch_failed",
+    "address_refused",
     "not_html",
     "too_large",
     "empty_extraction",

@@ -3,6 +3,7 @@
 README use exactly these names."""
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -132,6 +133,11 @@ class Settings(BaseSettings):
     # How often the frontier looks for due work, and how much it takes per host.
     crawl_frontier_tick_s: float = Field(default=0.5, gt=0)
     crawl_queue_per_host: int = Field(default=8, ge=1)
+    # The crawler fetches only from public addresses: loopback, private,
+    # link-local (cloud metadata), CGNAT, multicast and reserved ones are
+    # refused unless they are in one of these networks (CIDRs or single
+    # addresses, e.g. ["127.0.0.1/32"] for a site served on this machine).
+    crawl_allowed_networks: list[str] = Field(default_factory=list)
 
     # Keyword alerts. Rules are written in the rules file and synced by
     # `rasd rules apply` into the rules index (percolator queries), which the
@@ -218,12 +224,23 @@ class Settings(BaseSettings):
             }
         )
 
+    def allowing(self, *networks: str) -> "Settings":
+        """A copy whose crawler may also fetch from ``networks``: a demo,
+        test or benchmark site served on this machine."""
+        return self.model_copy(update={"crawl_allowed_networks": [*self.crawl_allowed_networks, *networks]})
+
     @field_validator("pages_retention_days")
     @classmethod
     def _retention(cls, days: float) -> float:
         if days != -1 and days <= 0:
             raise ValueError("pages_retention_days is a number of days > 0, or -1 to keep raw pages for ever")
         return days
+
+    @field_validator("crawl_allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        # a host address with its prefix ("10.1.2.3/24") means its network
+        return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in values]
 
     @field_validator("sources_file", mode="before")
     @classmethod

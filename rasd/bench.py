@@ -36,7 +36,8 @@ from rasd.bench_runs import drop_run, percentile
 
 
 def _fresh(settings: Settings, tag: str) -> Settings:
-    s = settings.namespaced(tag).model_copy(update={"crawl_download_delay_s": 0.0})
+    # the generated site is served on 127.0.0.1, which the crawler refuses unless allowed
+    s = settings.namespaced(tag).allowing("127.0.0.1/32").model_copy(update={"crawl_download_delay_s": 0.0})
     ensure_topics(s)
     return s
 

@@ -56,9 +56,9 @@ STALL_S = 120.0
 
 
 def _fresh(settings: Settings, tag: str) -> Settings:
-    """Fresh topics, groups and status index; no politeness delay for the
-    benchmark's own loopback hosts."""
-    s = settings.namespaced(tag).model_copy(update={
+    """Fresh topics, groups and status index; the benchmark's own loopback
+    hosts (127.0.0.N) allowed and without politeness delay."""
+    s = settings.namespaced(tag).allowing("127.0.0.0/8").model_copy(update={
         "crawl_download_delay_s": 0.0,
         "crawl_concurrency_per_domain": 8,
         "crawl_queue_per_host": 32,

@@ -114,6 +114,8 @@ def run_demo(settings: Settings) -> DemoReport:
     else:
         site = DemoSite()
         site.start(host="127.0.0.1", port=settings.demo_site_port)
+        # the crawler refuses loopback addresses unless allowed
+        settings = settings.allowing("127.0.0.1/32")
         sources = _demo_sources(site)
     try:
         log.info("demo_crawl", sources=[s.name for s in sources])

@@ -26,12 +26,18 @@ TEST_PORTS = {
 }
 
 
+# the tests' own web sites (127.0.0.1, and 127.0.0.N for the universe's
+# sites); the crawler refuses loopback unless allowed
+TEST_SITE_NETWORK = "127.0.0.0/8"
+
+
 def stack_base_settings() -> Settings:
     """Settings pointing at the test stack, without starting anything."""
     return Settings(
         stack_dir=TEST_STACK_DIR,
         kafka_bootstrap_servers=f"127.0.0.1:{TEST_PORTS['stack_kafka_port']}",
         search_url=f"http://127.0.0.1:{TEST_PORTS['stack_opensearch_port']}",
+        crawl_allowed_networks=[TEST_SITE_NETWORK],
         **TEST_PORTS,
     )
 

@@ -1,5 +1,6 @@
 """docker-compose.yml cannot run here (no Docker engine), so these tests keep
 it valid for a real compose parser and in step with the code."""
+import json
 import re
 import shutil
 import subprocess
@@ -97,3 +98,13 @@ def test_alert_rules_are_synced_by_a_one_shot_service_and_delivered_by_a_notifie
     assert load_rules(ROOT / source).rule("karabakh") is not None
     # the webhook secret comes from the user's .env, never from this file
     assert "RASD_ALERT_WEBHOOK_SECRET: ${RASD_ALERT_WEBHOOK_SECRET" in COMPOSE.read_text()
+
+
+def test_the_crawler_may_fetch_from_the_demo_sites_network_and_no_other_private_one():
+    config = _resolved()
+    crawler, demo = config["services"]["crawler"], config["services"]["demo-site"]
+    (subnet,) = [c["subnet"] for c in config["networks"]["demo-web"]["ipam"]["config"]]
+    assert Settings(crawl_allowed_networks=json.loads(crawler["environment"]["RASD_CRAWL_ALLOWED_NETWORKS"])).crawl_allowed_networks == [subnet]
+    # Kafka and Elasticsearch are on the default network only: out of the crawler's reach
+    assert set(demo["networks"]) == {"demo-web"}
+    assert set(crawler["networks"]) == {"default", "demo-web"}

@@ -162,9 +162,10 @@ def after_failure(
     now: datetime | None = None,
 ) -> UrlStatus:
     """A fetch failed. Listings back off exponentially from their interval
-    up to ``crawl_error_backoff_max_s`` and keep being polled; an article
-    that failed for good (404, not HTML, too large) is not fetched again,
-    one that failed for a passing reason is tried again with backoff."""
+    up to ``crawl_error_backoff_max_s`` (at once when ``permanent``) and
+    keep being polled; an article that failed for good (404, not HTML, too
+    large, a refused address) is not fetched again, one that failed for a
+    passing reason is tried again with backoff."""
     now = now or utcnow()
     errors = rec.consecutive_errors + 1
     update: dict[str, object] = {
@@ -178,6 +179,10 @@ def after_failure(
     if rec.is_listing:
         interval = rec.interval_s or base_interval(settings, source_interval_s)
         wait = min(settings.crawl_error_backoff_max_s, interval * 2 ** (errors - 1))
+        if permanent:
+            # another try soon would end the same way (robots.txt, a refused
+            # address); still polled, as the site or the settings may change
+            wait = settings.crawl_error_backoff_max_s
         update["next_fetch_at"] = now + timedelta(seconds=wait)
         update["polls"] = _remember(rec, Poll(at=now, http_status=http_status, error=error[:200]))
     elif permanent or errors >= 4:

@@ -57,7 +57,7 @@ FEED_EVERY_S = 0.1
 FRONTIER_STALL_S = 120.0
 CLOSE_REASON_FRONTIER = "frontier_failed"
 # article failures that another try would not change
-PERMANENT_REASONS = frozenset({"not_html", "too_large", "robots"})
+PERMANENT_REASONS = frozenset({"not_html", "too_large", "robots", "address_refused"})
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 451})
 
 
@@ -415,7 +415,7 @@ class MonitorSpider(NewsSpider):
         letters = list(super().listing_failed(failure))
         status = failure.value.response.status if failure.check(HttpError) else None
         detail = letters[0].detail if letters else "forbidden by robots.txt"
-        self._failed(rec, detail, status, permanent=not letters)
+        self._failed(rec, detail, status, permanent=not letters or letters[0].reason == "address_refused")
         yield from letters
 
     def _failed(self, rec: UrlStatus | None, detail: str, status: int | None, *, permanent: bool) -> None:

@@ -204,7 +204,7 @@ class TestSite:
 
     # -- server -----------------------------------------------------------------
 
-    def start(self) -> str:
+    def start(self, host: str = "127.0.0.1") -> str:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -225,9 +225,10 @@ class TestSite:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.port = self._server.server_address[1]
+        self.base_url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="test-site", daemon=True)
         self._thread.start()
         return self.base_url

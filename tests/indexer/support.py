@@ -3,6 +3,7 @@ holds bulk responses so a test can kill the indexer while a batch is indexed
 but not yet committed."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -136,7 +137,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if value is None:
             env.pop(key, None)
         else:
-            env[key] = str(value)
+            # lists are read back as JSON (crawl_allowed_networks ...)
+            env[key] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
     return env
 
 

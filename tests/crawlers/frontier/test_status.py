@@ -127,6 +127,11 @@ def test_a_failing_listing_backs_off_exponentially_and_stays_scheduled():
     assert rec.polls[-1].error == "boom"
 
 
+def test_a_listing_that_failed_for_good_waits_the_longest_backoff_at_once_and_stays_scheduled():
+    rec = fail(record(interval_s=1000.0), make_settings(crawl_error_backoff_max_s=5000.0), permanent=True)
+    assert (rec.next_fetch_at - T0).total_seconds() == 5000.0
+
+
 def test_a_successful_poll_clears_the_errors():
     rec = fail(record(), make_settings())
     rec = poll(rec, make_settings())
