@@ -26,7 +26,7 @@ class VendorClient(ABC):
 
     @abstractmethod
     def _make_client(self, connection: EngineConnection) -> Any:
-        """The vendor client (``connection.client_kwargs``), without
+        """The vendor client (``ingest.engines.connection.client_kwargs``), without
         client-level retries: retries are the caller's job (it knows whether
         its work may wait), and client retries would multiply them."""
 
