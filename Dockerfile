@@ -8,13 +8,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid 10001 rasd
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY ingest ingest
 COPY crawlers crawlers
 COPY indexer indexer
 COPY deploy deploy
 COPY rasd rasd
-RUN pip install .
+# the versions the tests ran with (constraints.txt, `make lock`)
+RUN pip install -c constraints.txt .
 
 USER rasd
 ENTRYPOINT ["rasd"]

@@ -1,5 +1,5 @@
 # The README's two commands.
-.PHONY: demo test setup bench bench-crawl bench-alerts bench-extract bench-ingest bench-index
+.PHONY: demo test setup lock bench bench-crawl bench-alerts bench-extract bench-ingest bench-index
 
 setup:
 	@scripts/setup.sh
@@ -11,6 +11,11 @@ demo: setup
 ## The whole test suite (starts and stops the servers it needs).
 test: setup
 	.venv/bin/pytest
+
+## Pin the exact versions installed in .venv (the project's and test dependencies)
+## into constraints.txt, which setup and the Dockerfile install from.
+lock: setup
+	.venv/bin/python scripts/lock.py
 
 ## Pipeline benchmark on a generated 1,000-article copy of the demo site.
 bench: setup

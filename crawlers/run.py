@@ -135,12 +135,9 @@ def crawl_in_this_process(
 
 
 def _job_settings(settings: Settings) -> dict[str, Any]:
-    data = settings.model_dump(mode="json")
-    # JSON dumps mask secrets; the child needs the real one (the job file
+    # JSON dumps mask secrets; the child needs the real ones (the job file
     # lives in a private temporary folder and is deleted at the end)
-    if settings.search_password is not None:
-        data["search_password"] = settings.search_password.get_secret_value()
-    return data
+    return settings.dump_with_secrets()
 
 
 def _die_with_parent() -> None:

@@ -13,6 +13,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from pydantic import BaseModel, ValidationError
 
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -84,7 +85,7 @@ def topic_configs(settings: Settings, topic: str) -> dict[str, str]:
 
 def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
     """Create the pipeline's topics if missing, and wait until they have leaders."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="rasd-admin")
+    admin = KafkaAdminClient(**kafka_client_kwargs(settings), client_id="rasd-admin")
     try:
         partitions = topic_partitions(settings)
         wanted = list(partitions)
@@ -128,7 +129,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
 
 def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
     return KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_kwargs(settings),
         client_id=client_id,
         acks="all",
         linger_ms=20,
@@ -215,7 +216,7 @@ def make_consumer(settings: Settings, topic: str | None, group_id: str | None, c
     (the caller assigns partitions itself), ``group_id`` None: no group."""
     return KafkaConsumer(
         *([topic] if topic else []),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_kwargs(settings),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +17,18 @@ class Settings(BaseSettings):
 
     # Kafka
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Secured brokers: TLS (SSL), SASL over plaintext or TLS. Every Kafka
+    # client takes these through ingest.kafka_connection.kafka_client_kwargs.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # PEM files; no CA file: the system's trusted CAs
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
     topic_pages: str = "rasd.pages.v1"
     topic_articles: str = "rasd.articles.v2"
     topic_dead_letters: str = "rasd.dead-letters.v1"
@@ -44,6 +56,18 @@ class Settings(BaseSettings):
     search_url: str = "http://127.0.0.1:9201"
     search_username: str | None = None
     search_password: SecretStr | None = None
+    # Instead of a username: an API key as the engine issues it (the base64
+    # "id:key" of Elasticsearch, the os_ token of OpenSearch 3.7+), sent as
+    # "Authorization: ApiKey <key>".
+    search_api_key: SecretStr | None = None
+    # TLS (https:// URLs): a PEM CA file (none: the system's trusted CAs),
+    # verification (turn off only for a throwaway cluster), a client
+    # certificate and its key (PEM) for engines that authenticate by
+    # certificate.
+    search_ca_certs: Path | None = None
+    search_verify_certs: bool = True
+    search_client_cert: Path | None = None
+    search_client_key: Path | None = None
     articles_alias: str = "rasd-articles"
     search_request_timeout_s: float = 60.0
     # gzip request bodies (bulk, searches): less to send over a network, some
@@ -162,6 +186,12 @@ class Settings(BaseSettings):
     # How often the notifier looks for due retries and digests in the alerts index.
     alert_sweep_interval_s: float = Field(default=1.0, gt=0)
 
+    # Kibana / OpenSearch Dashboards (`rasd kibana import`)
+    kibana_url: str = "http://127.0.0.1:5601"
+    kibana_username: str | None = None
+    kibana_password: SecretStr | None = None
+    kibana_timeout_s: float = Field(default=60.0, gt=0)
+
     # Extraction
     min_article_chars: int = Field(default=200, ge=1)
     # Lines a site repeats on many pages (promotions, slogans) are learned
@@ -229,6 +259,34 @@ class Settings(BaseSettings):
         test or benchmark site served on this machine."""
         return self.model_copy(update={"crawl_allowed_networks": [*self.crawl_allowed_networks, *networks]})
 
+    def dump_with_secrets(self) -> dict[str, Any]:
+        """``model_dump(mode="json")`` with every secret in clear: only for
+        handing the settings to a child process (never for logs or output,
+        which should see the masked dump)."""
+        data = self.model_dump(mode="json")
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                data[name] = value.get_secret_value()
+        return data
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> "Settings":
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_mechanism and self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs kafka_sasl_mechanism, "
+                "kafka_sasl_username and kafka_sasl_password"
+            )
+        if self.search_api_key is not None and self.search_username:
+            raise ValueError("set either search_api_key or search_username/search_password, not both")
+        if (self.search_client_key is not None) and self.search_client_cert is None:
+            raise ValueError("search_client_key needs search_client_cert")
+        if (self.kafka_ssl_keyfile is not None) and self.kafka_ssl_certfile is None:
+            raise ValueError("kafka_ssl_keyfile needs kafka_ssl_certfile")
+        return self
+
     @field_validator("pages_retention_days")
     @classmethod
     def _retention(cls, days: float) -> float:
@@ -242,10 +300,16 @@ class Settings(BaseSettings):
         # a host address with its prefix ("10.1.2.3/24") means its network
         return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in values]
 
-    @field_validator("sources_file", mode="before")
+    @field_validator(
+        "sources_file", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password", "kafka_ssl_cafile",
+        "kafka_ssl_certfile", "kafka_ssl_keyfile", "kafka_ssl_key_password", "search_username", "search_password",
+        "search_api_key", "search_ca_certs", "search_client_cert", "search_client_key", "kibana_username",
+        "kibana_password", mode="before",
+    )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
-        # RASD_SOURCES_FILE= (empty) in an env file means "no sources file", not "."
+        # RASD_SOURCES_FILE= (empty) in an env file or a compose default
+        # (${VAR:-}) means "not set", not "." or an empty password
         return None if value == "" else value
 
 

@@ -33,6 +33,7 @@ from indexer.alerts.notifier import run_notifier
 from indexer.engines.detect import open_engine
 from indexer.worker import run_indexer
 from ingest.identity import document_id
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import Publisher, decode, ensure_topics, make_producer
 from ingest.models import Alert, Article, utcnow
 from ingest.settings import Settings
@@ -185,7 +186,7 @@ def latency(base: Settings, engine_url: str, articles: list[Article], rules: int
         for w in workers:
             w.join(timeout=60)
         emitted: dict[str, tuple[Alert, float]] = {}
-        consumer = KafkaConsumer(s.topic_alerts, bootstrap_servers=s.kafka_bootstrap_servers,
+        consumer = KafkaConsumer(s.topic_alerts, **kafka_client_kwargs(s),
                                  auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=3000)
         for record in consumer:
             alert = decode(record.value, Alert)

@@ -26,6 +26,7 @@ from typing import Any
 from kafka import KafkaProducer
 
 from deploy.stack import manager
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import encode, ensure_topics
 from ingest.models import FetchedPage, compress, utcnow
 from ingest.settings import Settings
@@ -54,7 +55,7 @@ def _messages(corpus: Corpus) -> list[bytes]:
 
 
 def _produce(settings: Settings, values: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=20,
+    producer = KafkaProducer(**kafka_client_kwargs(settings), linger_ms=20,
                              max_request_size=settings.kafka_max_message_bytes + 65_536)
     for value in values:
         producer.send(settings.topic_pages, value=value)

@@ -14,9 +14,11 @@ from kafka import KafkaAdminClient
 from indexer.alerts.cooldown import cooldowns_index
 from indexer.mapping import template_name
 from ingest.engines.client import VendorClient
-from ingest.engines.detect import open_client
+from ingest.engines.detect import open_configured_client
 from ingest.engines.errors import EngineError
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import all_topics
+from ingest.redaction import redact_url
 from ingest.settings import Settings
 
 
@@ -42,7 +44,7 @@ def _run_indices(client: VendorClient, settings: Settings) -> list[str]:
 def drop_run(settings: Settings) -> None:
     """Delete the topics and indices of a run namespaced with ``Settings.namespaced``."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        admin = KafkaAdminClient(**kafka_client_kwargs(settings))
         try:
             admin.delete_topics([t for t in all_topics(settings) if t in set(admin.list_topics())])
         finally:
@@ -50,9 +52,9 @@ def drop_run(settings: Settings) -> None:
     except Exception as exc:  # a leftover topic must not hide the figures
         print(f"cleanup: topics of {settings.articles_alias} left: {exc!r}", file=sys.stderr)
     try:
-        client = open_client(settings.search_url, timeout_s=60.0)
+        client = open_configured_client(settings)
     except Exception as exc:
-        print(f"cleanup: engine at {settings.search_url} unreachable, indices left: {exc!r}", file=sys.stderr)
+        print(f"cleanup: engine at {redact_url(settings.search_url)} unreachable, indices left: {exc!r}", file=sys.stderr)
         return
     try:
         for index in _run_indices(client, settings):

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from kafka import KafkaAdminClient
 
+from ingest.kafka_connection import kafka_client_kwargs
+from ingest.redaction import redact_url
 from ingest.settings import Settings
 
 
 def check_kafka(settings: Settings) -> list[str]:
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10_000,
-                                 bootstrap_timeout_ms=5_000)
+        admin = KafkaAdminClient(**kafka_client_kwargs(settings), request_timeout_ms=10_000, bootstrap_timeout_ms=5_000)
         try:
             admin.describe_cluster()
         finally:
@@ -26,5 +27,5 @@ def check_search(settings: Settings) -> list[str]:
         engine = open_configured_engine(settings)
         engine.close()
     except Exception as exc:
-        return [f"search engine {settings.search_url}: {exc!r}"]
+        return [f"search engine {redact_url(settings.search_url)}: {exc!r}"]
     return []

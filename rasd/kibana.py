@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.redaction import split_userinfo
 from rasd.dashboards import KIBANA, OPENSEARCH, OVERVIEW
 
 AUTO = "auto"
@@ -31,18 +30,6 @@ NAME_HEADER = {KIBANA: "kbn-name", OPENSEARCH: "osd-name"}
 IMPORT_PATH = "/api/saved_objects/_import"
 STATUS_PATH = "/api/status"
 RETRY_EVERY_S = 2.0
-
-
-class KibanaSettings(BaseSettings):
-    """Where Kibana (or OpenSearch Dashboards) answers: RASD_KIBANA_URL and
-    optional basic-auth credentials."""
-
-    model_config = SettingsConfigDict(env_prefix="RASD_", env_file=".env", extra="ignore")
-
-    kibana_url: str = "http://127.0.0.1:5601"
-    kibana_username: str | None = None
-    kibana_password: SecretStr | None = None
-    kibana_timeout_s: float = Field(default=60.0, gt=0)
 
 
 class KibanaError(Exception):
@@ -129,6 +116,10 @@ class KibanaClient:
                  timeout_s: float = 60.0) -> None:
         import requests
 
+        # credentials in the URL move to the session: self.url gets printed
+        url, url_user, url_password = split_userinfo(url)
+        if url_user and not username:
+            username, password = url_user, url_password
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
         self._session = requests.Session()
@@ -261,19 +252,18 @@ def kibana_import(
     if dashboards not in (AUTO, KIBANA, OPENSEARCH):
         raise typer.BadParameter("choose kibana, opensearch or auto", param_hint="--dashboards")
     settings = _settings()
-    conf = KibanaSettings()
     data = None
     if file is not None:
         try:
             data = file.read_bytes()
         except OSError as exc:
             raise typer.BadParameter(f"cannot read {file}: {exc}", param_hint="--file") from exc
-    target = url or conf.kibana_url
-    password = conf.kibana_password.get_secret_value() if conf.kibana_password else None
+    target = url or settings.kibana_url
+    password = settings.kibana_password.get_secret_value() if settings.kibana_password else None
     try:
         report = import_dashboards(target, flavor=dashboards, ndjson=data, indices=Indices.from_settings(settings),
-                                   username=conf.kibana_username, password=password,
-                                   timeout_s=conf.kibana_timeout_s, wait_s=wait)
+                                   username=settings.kibana_username, password=password,
+                                   timeout_s=settings.kibana_timeout_s, wait_s=wait)
     except KibanaError as exc:
         typer.echo(f"rasd kibana import: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -1,6 +1,7 @@
 """docker-compose.yml cannot run here (no Docker engine), so these tests keep
 it valid for a real compose parser and in step with the code."""
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,10 +17,22 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 
 
-def _resolved() -> dict:
+# what a user's .env gives; the file itself holds no password
+PASSWORDS = {"ELASTIC_PASSWORD": "elastic-test-password", "KIBANA_PASSWORD": "kibana-test-password"}
+
+
+def _config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     compose = shutil.which("docker-compose")
     assert compose, "docker-compose (Debian package) is installed by the project's setup script"
-    out = subprocess.run([compose, "-f", str(COMPOSE), "config"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    # the committed example instead of a developer's own .env (its values
+    # are empty, so the passwords come from ``env`` or compose refuses)
+    clean = {k: v for k, v in os.environ.items() if k not in PASSWORDS} | env
+    return subprocess.run([compose, "-f", str(COMPOSE), "--env-file", str(ROOT / ".env.example"), "config"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60, env=clean)
+
+
+def _resolved() -> dict:
+    out = _config(PASSWORDS)
     assert out.returncode == 0, out.stderr
     return yaml.safe_load(out.stdout)
 
@@ -108,3 +121,52 @@ def test_the_crawler_may_fetch_from_the_demo_sites_network_and_no_other_private_
     # Kafka and Elasticsearch are on the default network only: out of the crawler's reach
     assert set(demo["networks"]) == {"demo-web"}
     assert set(crawler["networks"]) == {"default", "demo-web"}
+
+
+SEARCH_CLIENTS = ("crawler", "ingest", "indexer", "rules", "notifier", "kibana-import")
+
+
+def test_elasticsearch_runs_with_security_on_and_its_password_comes_from_the_environment():
+    services = _resolved()["services"]
+    es = services["elasticsearch"]
+    assert es["environment"]["xpack.security.enabled"] == "true"
+    assert es["environment"]["ELASTIC_PASSWORD"] == PASSWORDS["ELASTIC_PASSWORD"]
+    # the health check logs in (compose's $$ leaves $ to the container's shell)
+    assert '-u "elastic:$${ELASTIC_PASSWORD}"' in " ".join(es["healthcheck"]["test"])
+    # no password is written in the file: compose refuses to start without one
+    missing = _config({"KIBANA_PASSWORD": "x"})
+    assert missing.returncode != 0 and "set ELASTIC_PASSWORD" in missing.stderr
+    assert not set(PASSWORDS.values()) & set(re.findall(r"[\w-]+", COMPOSE.read_text()))
+
+
+def test_every_service_that_talks_to_elasticsearch_logs_in():
+    services = _resolved()["services"]
+    for name in SEARCH_CLIENTS:
+        env = services[name]["environment"]
+        assert env["RASD_SEARCH_URL"] == "http://elasticsearch:9200", name
+        assert (env["RASD_SEARCH_USERNAME"], env["RASD_SEARCH_PASSWORD"]) == ("elastic", PASSWORDS["ELASTIC_PASSWORD"]), name
+    assert services["kibana-import"]["environment"]["RASD_KIBANA_USERNAME"] == "elastic"
+    assert services["kibana-import"]["environment"]["RASD_KIBANA_PASSWORD"] == PASSWORDS["ELASTIC_PASSWORD"]
+
+
+def test_kibana_connects_as_kibana_system_once_a_setup_service_gave_it_its_password():
+    services = _resolved()["services"]
+    kibana, setup = services["kibana"], services["es-setup"]
+    assert kibana["environment"]["ELASTICSEARCH_USERNAME"] == "kibana_system"
+    assert kibana["environment"]["ELASTICSEARCH_PASSWORD"] == PASSWORDS["KIBANA_PASSWORD"]
+    assert kibana["depends_on"]["es-setup"]["condition"] == "service_completed_successfully"
+    assert setup["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
+    script = " ".join(setup["command"])
+    assert "/_security/user/kibana_system/_password" in script and "$${KIBANA_PASSWORD}" in script
+    assert setup["environment"] == PASSWORDS
+
+
+def test_the_env_example_names_every_variable_compose_requires_without_a_value():
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", COMPOSE.read_text()))
+    assert required == set(PASSWORDS)
+    example = dict(
+        line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert required <= set(example)
+    assert all(value == "" for value in example.values())

@@ -17,6 +17,7 @@ from deploy.demo_site.server import DemoSite
 from indexer.engines.detect import open_engine
 from indexer.worker import run_indexer
 from ingest.identity import document_id
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import decode, ensure_topics
 from ingest.models import DeadLetter
 from ingest.worker import run_ingest
@@ -119,7 +120,7 @@ def test_a_word_only_in_the_sidebar_finds_nothing(indexed):
 def test_faulty_pages_end_as_dead_letters_with_their_reason(crawled, site, pipeline_settings):
     consumer = KafkaConsumer(
         pipeline_settings.topic_dead_letters,
-        bootstrap_servers=pipeline_settings.kafka_bootstrap_servers,
+        **kafka_client_kwargs(pipeline_settings),
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
         enable_auto_commit=False,

@@ -119,7 +119,9 @@ class KafkaService:
         if not accepts_connections(settings.stack_kafka_port):
             return False
         # only connection-level failures mean "not ready": a wrong client
-        # configuration must surface instead of looking like a slow start
+        # configuration must surface instead of looking like a slow start.
+        # No kafka_client_kwargs: the local stack's broker listens in
+        # plaintext on loopback whatever security a remote cluster needs.
         try:
             admin = KafkaAdminClient(
                 bootstrap_servers=self.endpoint(settings), client_id="rasd-stack-health", request_timeout_ms=5000

@@ -12,6 +12,7 @@ import structlog
 from indexer import mapping
 from indexer.bulk import RESPONSE_FILTER, BulkLimits, action_pair, chunk_ranges
 from ingest.engines.client import VendorClient
+from ingest.engines.connection import EngineConnection
 from ingest.engines.errors import EngineError, error_reason, is_retryable_status
 from indexer.engines.base import BulkOutcome, ItemResult
 from indexer.engines.lifecycle_calls import LifecycleCalls
@@ -28,19 +29,9 @@ class ClientEngine(LifecycleCalls, VendorClient):
     """A ``SearchEngine`` on top of a vendor client (mixed in by each adapter)."""
 
     def __init__(
-        self,
-        url: str,
-        info: dict[str, Any],
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        timeout_s: float = 60.0,
-        http_compress: bool = False,
-        bulk_limits: BulkLimits = BulkLimits(),
+        self, connection: EngineConnection, info: dict[str, Any], *, bulk_limits: BulkLimits = BulkLimits()
     ) -> None:
-        super().__init__(
-            url, info, username=username, password=password, timeout_s=timeout_s, http_compress=http_compress
-        )
+        super().__init__(connection, info)
         self.bulk_limits = bulk_limits
         self._bulk_pool: ThreadPoolExecutor | None = None
         self._arabic: bool | None = None

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ingest.engines.client import VendorClient
-from ingest.engines.detect import credentials, open_client, server_info
+from ingest.engines.connection import EngineConnection
+from ingest.engines.detect import connect, open_client, server_info
 from ingest.settings import Settings
 from indexer.engines.base import SearchEngine
 
@@ -33,13 +34,6 @@ def open_engine(
 
 
 def open_configured_engine(settings: Settings, url: str | None = None) -> SearchEngine:
-    """``open_engine`` with the credentials and timeout from ``settings``
-    (``url`` overrides ``settings.search_url``)."""
-    username, password = credentials(settings)
-    return open_engine(
-        url or settings.search_url,
-        username,
-        password,
-        timeout_s=settings.search_request_timeout_s,
-        http_compress=settings.search_http_compress,
-    )
+    """An engine with the credentials, TLS options, timeout and compression
+    from ``settings`` (``url`` overrides ``settings.search_url``)."""
+    return connect(EngineConnection.from_settings(settings, url), pick=engine_class)  # type: ignore[return-value]

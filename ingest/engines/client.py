@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ingest.engines.connection import EngineConnection
 from ingest.engines.errors import EngineError
 from ingest.engines.json_codec import ndjson
 
@@ -17,26 +18,17 @@ from ingest.engines.json_codec import ndjson
 class VendorClient(ABC):
     distribution: str
 
-    def __init__(
-        self,
-        url: str,
-        info: dict[str, Any],
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        timeout_s: float = 60.0,
-        http_compress: bool = False,
-    ) -> None:
-        self.url = url
+    def __init__(self, connection: EngineConnection, info: dict[str, Any]) -> None:
+        # without credentials (EngineConnection moved them out): safe to log
+        self.url = connection.url
         self.version: str = str(info.get("version", {}).get("number", "unknown"))
-        auth = (username, password or "") if username else None
-        self._client = self._make_client(url, auth, timeout_s, http_compress)
+        self._client = self._make_client(connection)
 
     @abstractmethod
-    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float, http_compress: bool) -> Any:
-        """The vendor client, without client-level retries: retries are the
-        caller's job (it knows whether its work may wait), and client retries
-        would multiply them. ``http_compress``: gzip request bodies."""
+    def _make_client(self, connection: EngineConnection) -> Any:
+        """The vendor client (``ingest.engines.connection.client_kwargs``), without
+        client-level retries: retries are the caller's job (it knows whether
+        its work may wait), and client retries would multiply them."""
 
     @abstractmethod
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:

@@ -5,10 +5,13 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import structlog
 import urllib3
+from pydantic import SecretStr
 
 from ingest.settings import Settings
 from ingest.engines.client import VendorClient
+from ingest.engines.connection import EngineConnection, probe_pool_kwargs
 from ingest.engines.errors import EngineError, EngineUnavailable
 
 
@@ -26,20 +29,19 @@ def _json(response: urllib3.BaseHTTPResponse) -> Any:
         return None
 
 
-def server_info(
-    url: str, username: str | None = None, password: str | None = None, timeout_s: float = 10.0
-) -> dict[str, Any]:
+def server_info(connection: EngineConnection, timeout_s: float = 10.0) -> dict[str, Any]:
     """The engine's ``GET /`` answer (name, cluster, version)."""
-    headers = {"Accept": "application/json"}
-    if username:
-        headers.update(urllib3.make_headers(basic_auth=f"{username}:{password or ''}"))
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout_s), retries=False)
+    url = connection.url
+    headers = {"Accept": "application/json", **connection.auth_headers()}
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(total=timeout_s), retries=False, **probe_pool_kwargs(connection)
+    )
     try:
         response = _get(http, url, "/", headers)
         if response.status in (401, 403):
             raise EngineError(
                 f"search engine at {url} refused the credentials (HTTP {response.status}): "
-                "set RASD_SEARCH_USERNAME/RASD_SEARCH_PASSWORD",
+                "set RASD_SEARCH_USERNAME/RASD_SEARCH_PASSWORD or RASD_SEARCH_API_KEY",
                 status=response.status,
                 retryable=False,
             )
@@ -68,11 +70,7 @@ def server_info(
         http.clear()
 
 
-def credentials(settings: Settings) -> tuple[str | None, str | None]:
-    password = settings.search_password.get_secret_value() if settings.search_password else None
-    return settings.search_username, password
-
-
+log = structlog.get_logger(__name__)
 C = TypeVar("C", bound=VendorClient)
 
 
@@ -88,6 +86,22 @@ def vendor_client_class(distribution: str) -> type[VendorClient]:
     return ElasticsearchClient
 
 
+def connect(
+    connection: EngineConnection,
+    *,
+    pick: Callable[[str], type[C]] = vendor_client_class,  # type: ignore[assignment]
+) -> C:
+    """A client for the Elasticsearch or OpenSearch server ``connection``
+    names, of the class ``pick`` gives for its distribution (plain REST by
+    default; the indexer picks its engine adapters)."""
+    if connection.tls and not connection.verify_certs:
+        # said when connecting, not by urllib3 on every request
+        log.warning("search_tls_unverified", url=connection.url)
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    info = server_info(connection, timeout_s=min(connection.timeout_s, 10.0))
+    return pick(str(info["version"].get("distribution") or "elasticsearch"))(connection, info)  # type: ignore[return-value]
+
+
 def open_client(
     url: str,
     username: str | None = None,
@@ -97,15 +111,19 @@ def open_client(
     pick: Callable[[str], type[C]] = vendor_client_class,  # type: ignore[assignment]
     http_compress: bool = False,
 ) -> C:
-    """A client for the Elasticsearch or OpenSearch server at ``url``, of the
-    class ``pick`` gives for its distribution (plain REST by default; the
-    indexer picks its engine adapters)."""
-    info = server_info(url, username, password, timeout_s=min(timeout_s, 10.0))
-    cls = pick(str(info["version"].get("distribution") or "elasticsearch"))
-    return cls(url, info, username=username, password=password, timeout_s=timeout_s, http_compress=http_compress)
+    """``connect`` to ``url`` with these credentials (plain http or TLS
+    verified against the system's CAs; ``open_configured_client`` takes every
+    option from the settings)."""
+    connection = EngineConnection(
+        url,
+        username=username,
+        password=None if password is None else SecretStr(password),
+        timeout_s=timeout_s,
+        http_compress=http_compress,
+    )
+    return connect(connection, pick=pick)
 
 
 def open_configured_client(settings: Settings, url: str | None = None) -> VendorClient:
-    """``open_client`` with the credentials and timeout from ``settings``."""
-    username, password = credentials(settings)
-    return open_client(url or settings.search_url, username, password, timeout_s=settings.search_request_timeout_s)
+    """A client with the credentials, TLS options and timeout from ``settings``."""
+    return connect(EngineConnection.from_settings(settings, url))

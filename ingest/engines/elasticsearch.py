@@ -9,6 +9,7 @@ from elastic_transport import ConnectionTimeout, OrjsonSerializer, TransportErro
 from elasticsearch import ApiError, Elasticsearch
 
 from ingest.engines.client import VendorClient
+from ingest.engines.connection import EngineConnection, client_kwargs
 from ingest.engines.errors import EngineError, EngineUnavailable, error_reason, error_type, is_retryable_status
 
 
@@ -31,12 +32,14 @@ def _translate(exc: Exception) -> EngineError:
 class ElasticsearchClient(VendorClient):
     distribution = "elasticsearch"
 
-    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float, http_compress: bool) -> Elasticsearch:
+    def _make_client(self, connection: EngineConnection) -> Elasticsearch:
         # connections_per_node: the indexer may have several bulks in flight
-        return Elasticsearch(url, basic_auth=auth, request_timeout=timeout_s, max_retries=0, retry_on_timeout=False,
-                             http_compress=http_compress, connections_per_node=16,
-                             # orjson for requests and responses (ingest.engines.json_codec)
-                             serializer=OrjsonSerializer())
+        return Elasticsearch(
+            **client_kwargs(connection, self.distribution), max_retries=0, retry_on_timeout=False,
+            connections_per_node=16,
+            # orjson for requests and responses (ingest.engines.json_codec)
+            serializer=OrjsonSerializer(),
+        )
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         try:

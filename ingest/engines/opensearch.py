@@ -9,6 +9,7 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
 from ingest.engines.client import VendorClient
+from ingest.engines.connection import EngineConnection, client_kwargs
 from ingest.engines.json_codec import OpenSearchJson
 from ingest.engines.errors import EngineError, EngineUnavailable, error_reason, error_type, is_retryable_status
 
@@ -31,12 +32,12 @@ def _translate(exc: TransportError) -> EngineError:
 class OpenSearchClient(VendorClient):
     distribution = "opensearch"
 
-    def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float, http_compress: bool) -> OpenSearch:
+    def _make_client(self, connection: EngineConnection) -> OpenSearch:
         # pool_maxsize: urllib3 keeps one connection per host by default, and
         # the notifier's delivery threads share a client.
         return OpenSearch(
-            hosts=[url], http_auth=auth, timeout=timeout_s, max_retries=0, retry_on_timeout=False, pool_maxsize=16,
-            http_compress=http_compress, serializer=OpenSearchJson(),
+            **client_kwargs(connection, self.distribution), max_retries=0, retry_on_timeout=False, pool_maxsize=16,
+            serializer=OpenSearchJson(),
         )
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:

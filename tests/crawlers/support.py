@@ -98,11 +98,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     import json
 
     env: dict[str, str] = {}
-    for name, value in settings.model_dump(mode="json").items():
+    for name, value in settings.dump_with_secrets().items():
         if value is None:
             continue
-        if name == "search_password" and settings.search_password is not None:
-            value = settings.search_password.get_secret_value()
         env[f"RASD_{name.upper()}"] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
     return env
 

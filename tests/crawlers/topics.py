@@ -8,6 +8,7 @@ from typing import TypeVar
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import decode
 from ingest.settings import Settings
 
@@ -17,7 +18,7 @@ M = TypeVar("M", bound=BaseModel)
 def read_topic(settings: Settings, topic: str, model: type[M], timeout_s: float = 30.0) -> list[tuple[bytes | None, M]]:
     """(key, record) pairs of every message on ``topic``."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_kwargs(settings),
         enable_auto_commit=False,
         max_partition_fetch_bytes=settings.kafka_max_message_bytes + 64 * 1024,
     )

@@ -9,6 +9,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from deploy.stack import es_plugin, manager
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.settings import Settings
 
 
@@ -67,14 +68,14 @@ def test_status_reports_each_server_running_and_healthy(stack_settings: Settings
 
 def test_kafka_round_trips_one_message(settings: Settings) -> None:
     payload = f"hello {uuid.uuid4()}".encode()
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    producer = KafkaProducer(**kafka_client_kwargs(settings), acks="all")
     try:
         producer.send(settings.topic_pages, key=b"k", value=payload).get(timeout=30)
     finally:
         producer.close()
     consumer = KafkaConsumer(
         settings.topic_pages,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_kwargs(settings),
         group_id=settings.ingest_group_id,
         auto_offset_reset="earliest",
         consumer_timeout_ms=20_000,

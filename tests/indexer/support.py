@@ -19,6 +19,7 @@ from typing import TypeVar
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import BaseModel
 
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import Publisher, decode, make_producer
 from ingest.models import Article, DeadLetter
 from ingest.settings import Settings
@@ -61,7 +62,7 @@ def publish_articles(settings: Settings, articles: Iterable[Article]) -> None:
 
 
 def publish_raw(settings: Settings, values: Iterable[bytes | None]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    producer = KafkaProducer(**kafka_client_kwargs(settings), acks="all")
     try:
         for value in values:
             producer.send(settings.topic_articles, value=value, key=b"raw")
@@ -77,7 +78,7 @@ def read_keyed(
     plus any that come shortly after (to catch messages that should not be there)."""
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_kwargs(settings),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -110,7 +111,7 @@ def committed_and_end_offsets(
     # A consumer that never subscribes only reads the group's offsets; it
     # does not join the group.
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False
+        **kafka_client_kwargs(settings), group_id=group, enable_auto_commit=False
     )
     try:
         partitions = sorted(consumer.partitions_for_topic(topic) or ())
@@ -132,7 +133,7 @@ def fully_committed(settings: Settings, group: str, topic: str | None = None) ->
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes ``Settings()`` in a child process equal ``settings``."""
     env = dict(os.environ)
-    for name, value in settings.model_dump().items():
+    for name, value in settings.dump_with_secrets().items():
         key = f"RASD_{name.upper()}"
         if value is None:
             env.pop(key, None)

@@ -14,6 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ingest.batch_loop import LoopStats, run_batches, run_overlapped_batches
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import make_consumer
 from ingest.settings import Settings
 
@@ -21,7 +22,7 @@ WAIT_S = 30
 
 
 def _produce(settings: Settings, count: int) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    producer = KafkaProducer(**kafka_client_kwargs(settings))
     for i in range(count):
         producer.send(settings.topic_pages, value=str(i).encode(), partition=i % 3)
     producer.flush()
@@ -29,7 +30,7 @@ def _produce(settings: Settings, count: int) -> None:
 
 
 def _committed(settings: Settings, group: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group,
+    consumer = KafkaConsumer(**kafka_client_kwargs(settings), group_id=group,
                              enable_auto_commit=False)
     try:
         return {p: consumer.committed(TopicPartition(settings.topic_pages, p)) or 0 for p in range(3)}

@@ -24,6 +24,7 @@ from ingest.clusters import (
     similarity,
 )
 from ingest.engines.client import VendorClient
+from ingest.engines.connection import EngineConnection
 from ingest.engines.detect import open_client
 from ingest.engines.opensearch import OpenSearchClient
 from ingest.identity import document_id
@@ -362,7 +363,7 @@ def test_an_unreachable_engine_gives_no_cluster_and_no_exception():
     assert [a.cluster_id for a in unconnected.assign(batch)] == [None, None, None]
     unconnected.close()
 
-    given = StoryClusters(settings, OpenSearchClient(url, {"version": {"number": "3.0.0"}}, timeout_s=2.0))
+    given = StoryClusters(settings, OpenSearchClient(EngineConnection(url, timeout_s=2.0), {"version": {"number": "3.0.0"}}))
     for _ in range(2):  # the second batch does not even try (reconnect delay)
         got = given.assign(batch)
         assert [(a.cluster_id, a.first_seen, a.similarity) for a in got] == [(None, False, None)] * 3

@@ -4,6 +4,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import decode, encode
 from ingest.models import Article, DeadLetter
 from ingest.worker import run_ingest
@@ -13,7 +14,7 @@ from tests.ingest.pages import PARAGRAPHS, article_html, fetched_page
 def _read_all(settings, topic, model):
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_kwargs(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=3000,
@@ -24,7 +25,7 @@ def _read_all(settings, topic, model):
 
 
 def _produce(settings, values):
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    producer = KafkaProducer(**kafka_client_kwargs(settings))
     for value in values:
         # a tombstone (no value) needs a key to be sendable at all
         producer.send(settings.topic_pages, value=value, key=None if value is not None else b"gone")
@@ -73,7 +74,7 @@ def test_offsets_are_committed_after_the_batch_so_a_rerun_reads_nothing(settings
     again = run_ingest(settings, until_end=True)
     assert again.pages == 0
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.ingest_group_id)
+    consumer = KafkaConsumer(**kafka_client_kwargs(settings), group_id=settings.ingest_group_id)
     parts = [TopicPartition(settings.topic_pages, p) for p in consumer.partitions_for_topic(settings.topic_pages)]
     ends = consumer.end_offsets(parts)
     committed = {tp: consumer.committed(tp) or 0 for tp in parts}
@@ -82,7 +83,7 @@ def test_offsets_are_committed_after_the_batch_so_a_rerun_reads_nothing(settings
 
 
 def _committed(settings):
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.ingest_group_id)
+    consumer = KafkaConsumer(**kafka_client_kwargs(settings), group_id=settings.ingest_group_id)
     parts = [TopicPartition(settings.topic_pages, p) for p in consumer.partitions_for_topic(settings.topic_pages)]
     committed = {tp: consumer.committed(tp) for tp in parts}
     consumer.close()
@@ -106,7 +107,7 @@ def test_an_article_too_large_for_kafka_becomes_a_dead_letter_and_the_stage_goes
 def test_a_batch_whose_articles_kafka_refuses_stays_uncommitted(settings):
     # The articles topic accepts only tiny messages: the broker refuses the
     # article, the flush fails, and the page must be read again next time.
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_client_kwargs(settings))
     tiny = settings.model_copy(update={"topic_articles": settings.topic_articles + ".tiny"})
     admin.create_topics([NewTopic(tiny.topic_articles, 1, 1, topic_configs={"max.message.bytes": "200"})])
     admin.close()
@@ -167,7 +168,7 @@ def test_an_unreachable_search_engine_does_not_stop_ingest(settings):
 
 
 def _group_members(settings, group: str) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_client_kwargs(settings))
     try:
         described = admin.describe_groups([group]).get(group) or {}
     finally:
@@ -192,7 +193,7 @@ def test_two_workers_at_once_put_a_republished_story_in_one_cluster_and_other_st
             assert time.monotonic() < deadline, "the two ingest workers never formed a group"
             time.sleep(0.2)
         corpus = pages()
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        producer = KafkaProducer(**kafka_client_kwargs(settings))
         # each copy of the wire story on its own partition: the two workers
         # (one owns two partitions, the other one) decide at the same time
         for i, p in enumerate(corpus):
@@ -226,7 +227,7 @@ def test_two_workers_at_once_put_a_republished_story_in_one_cluster_and_other_st
 def _read_until(settings, expected: int, timeout_s: float = 90.0) -> list[Article]:
     import time
 
-    consumer = KafkaConsumer(settings.topic_articles, bootstrap_servers=settings.kafka_bootstrap_servers,
+    consumer = KafkaConsumer(settings.topic_articles, **kafka_client_kwargs(settings),
                              auto_offset_reset="earliest", enable_auto_commit=False)
     out: list[Article] = []
     deadline = time.monotonic() + timeout_s

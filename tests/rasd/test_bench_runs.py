@@ -5,6 +5,7 @@ from kafka import KafkaAdminClient
 from indexer import mapping
 from indexer.alerts.records import alerts_index_body
 from indexer.engines.detect import open_engine
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import all_topics
 from rasd.bench_runs import drop_run, percentile
 
@@ -31,7 +32,7 @@ def test_a_runs_topics_indices_and_template_are_dropped_and_nothing_else(setting
         for name in (settings.articles_alias, settings.rules_index, settings.alerts_index, settings.crawl_status_index):
             assert not engine.index_exists(name), name
         assert engine.index_exists(neighbour), "an index of someone else stays"
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+        admin = KafkaAdminClient(**kafka_client_kwargs(settings))
         try:
             assert not set(all_topics(settings)) & set(admin.list_topics())
         finally:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from indexer.engines.detect import open_engine
 from indexer.worker import run_indexer
 from ingest.engines.detect import open_configured_client
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import encode
 from ingest.models import Article
 from ingest.settings import Settings
@@ -54,7 +55,7 @@ def _page(source: str, n: int, fetched_at: datetime) -> tuple[bytes, int]:
 
 
 def _produce(settings: Settings, pages: list[tuple[bytes, int]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    producer = KafkaProducer(**kafka_client_kwargs(settings))
     for value, ts in pages:
         producer.send(settings.topic_pages, value=value, timestamp_ms=ts)
     producer.flush()

@@ -9,6 +9,7 @@ from indexer.bulk import BulkLimits
 from indexer.documents import to_document
 from indexer.engines.base import is_retryable_status
 from indexer.mapping import ANALYZER_NORM, ANALYZER_STEM, first_index
+from ingest.engines.connection import EngineConnection
 from tests.indexer.support import T0, make_article
 
 pytestmark = pytest.mark.services
@@ -90,7 +91,7 @@ def test_malformed_published_at_is_ignored_not_rejected(engine, alias):
 
 
 def test_unreachable_engine_makes_every_document_retryable(engine, alias):
-    dead = type(engine)(_dead_url(), {"version": {"number": engine.version}}, timeout_s=5.0)
+    dead = type(engine)(EngineConnection(_dead_url(), timeout_s=5.0), {"version": {"number": engine.version}})
     try:
         outcome = dead.bulk_index(alias, [_doc(1), _doc(2)])
     finally:
@@ -116,7 +117,9 @@ def test_small_bulk_limits_split_requests_without_losing_or_reordering_documents
 
 
 def test_compressed_requests_index_arabic_documents(engine, alias):
-    gzipped = type(engine)(engine.url, {"version": {"number": engine.version}}, timeout_s=30.0, http_compress=True)
+    gzipped = type(engine)(
+        EngineConnection(engine.url, timeout_s=30.0, http_compress=True), {"version": {"number": engine.version}}
+    )
     try:
         gzipped.ensure_index(alias)
         doc = _doc(1, title="الأخبار العاجلة", body="هذا نص عربي طويل. " * 50)
