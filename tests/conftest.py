@@ -3,6 +3,7 @@ starts only when a collected test asks for one of the service fixtures, once
 per session, on dedicated test ports; pure tests never need Java."""
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,3 +147,30 @@ def log_client(settings: Settings, opensearch_url: str) -> Iterator[VendorClient
     if client.index_exists(settings.extraction_log_index):
         client.delete_index(settings.extraction_log_index)
     client.close()
+
+
+def _free_port() -> int:
+    # a port free now (the broker binds it a moment later)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def private_kafka(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """Stack settings of a private Kafka (own stack_dir and ports; the
+    downloads are the shared stack's, linked, so nothing is fetched), for
+    tests that stop the broker: the shared one is never stopped."""
+    from deploy.stack import manager
+
+    stack_dir = tmp_path / "stack"
+    stack_dir.mkdir()
+    (stack_dir / "cache").symlink_to(manager.cache_dir(stack_settings), target_is_directory=True)
+    private = stack_settings.model_copy(update={
+        "stack_dir": stack_dir, "stack_kafka_port": _free_port(), "stack_kafka_controller_port": _free_port(),
+    })
+    manager.up(private, ["kafka"])
+    try:
+        yield private
+    finally:
+        manager.down(private, ["kafka"])
