@@ -27,6 +27,27 @@ TEST_PORTS = {
 }
 
 
+def _drop_indices(url: str, pattern: str) -> None:
+    """Delete the indices matching ``pattern``, by name (Elasticsearch
+    refuses wildcard deletes); an engine that is not running is skipped."""
+    import json
+
+    import urllib3
+
+    http = urllib3.PoolManager(timeout=30.0, retries=False)
+    try:
+        found = http.request("GET", f"{url}/_cat/indices/{pattern}?format=json&h=index&expand_wildcards=all")
+        if found.status != 200:
+            return
+        names = [row["index"] for row in json.loads(found.data)]
+        for start in range(0, len(names), 50):
+            http.request("DELETE", f"{url}/{','.join(names[start:start + 50])}")
+    except urllib3.exceptions.HTTPError:
+        return
+    finally:
+        http.clear()
+
+
 def stack_base_settings() -> Settings:
     """Settings pointing at the test stack, without starting anything."""
     return Settings(
@@ -111,6 +132,11 @@ def settings(stack_settings: Settings, kafka_bootstrap: str, opensearch_url: str
         _kafka_admin.delete_topics(all_topics(s))  # type: ignore[attr-defined]
     except KafkaError:  # a test that deleted a topic itself, or a broker a test stopped
         pass
+    # The stores every ingest run opens (boilerplate, clusters, extraction
+    # log), the crawl status, rules, alerts and article indices: a session
+    # leaving them behind reaches the engine's limit of 1,000 open shards.
+    for url in (opensearch_url, f"http://127.0.0.1:{TEST_PORTS['stack_elasticsearch_port']}"):
+        _drop_indices(url, f"{tag}-*")
 
 
 @pytest.fixture(autouse=True)
