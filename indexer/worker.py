@@ -348,6 +348,7 @@ def run_indexer(
                         idle_exit_s=idle_exit_s,
                         max_batches=max_batches,
                         until_end=until_end,
+                        batch_max_s=settings.batch_max_s,
                     )
                 except IndexingStopped as exc:
                     log.warning("indexer_stopped_while_stalled", engine=engine.distribution, detail=str(exc))

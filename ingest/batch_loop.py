@@ -89,6 +89,7 @@ def run_batches(
     max_batches: int | None = None,
     until_end: bool = False,
     on_batch: Callable[[LoopStats], None] | None = None,
+    batch_max_s: float | None = None,
 ) -> LoopStats:
     """Poll, hand each batch to ``handle_batch``, then commit.
 
@@ -100,9 +101,11 @@ def run_batches(
     after that many committed batches. ``until_end`` stops once the consumer
     has caught up with the end offsets its partitions had when they were
     assigned (drain what is there, then return: batch runs and the demo).
+    ``batch_max_s`` bounds a batch in time as well: once batches are seen
+    to take longer, fewer records are taken at once (see ``_Pace``).
     """
     return _loop(consumer, handle_batch, None, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
-                 max_batches=max_batches, until_end=until_end, on_batch=on_batch)
+                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, batch_max_s=batch_max_s)
 
 
 def run_overlapped_batches(
@@ -116,6 +119,7 @@ def run_overlapped_batches(
     max_batches: int | None = None,
     until_end: bool = False,
     on_batch: Callable[[LoopStats], None] | None = None,
+    batch_max_s: float | None = None,
 ) -> LoopStats:
     """Poll; ``prepare`` each batch on this thread, then ``finish`` it on a
     helper thread while the next batch is polled and prepared; commit a
@@ -123,7 +127,7 @@ def run_overlapped_batches(
     loop with that batch (and any later one) uncommitted. The other
     arguments mean what they mean for ``run_batches``."""
     return _loop(consumer, prepare, finish, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
-                 max_batches=max_batches, until_end=until_end, on_batch=on_batch)
+                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, batch_max_s=batch_max_s)
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,7 @@ def _loop(
     max_batches: int | None,
     until_end: bool,
     on_batch: Callable[[LoopStats], None] | None,
+    batch_max_s: float | None,
 ) -> LoopStats:
     """``finish`` None: ``prepare`` does the whole batch, committed at once."""
     stats = LoopStats()
@@ -183,6 +188,14 @@ def _loop(
     current: Sequence[ConsumerRecord] = ()
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-finish") if finish else None
     outage = _Outage()
+    pace = _Pace(batch_max_s, consumer.config["max_poll_records"])
+
+    def timed_finish(prepared: Any, records: int, prepare_s: float) -> None:
+        assert finish is not None
+        started_at = time.monotonic()
+        finish(prepared)
+        # from the poll to the commit: both halves
+        pace.spent(records, prepare_s + time.monotonic() - started_at)
 
     def commit(records: Sequence[ConsumerRecord]) -> None:
         try:
@@ -238,7 +251,7 @@ def _loop(
             try:
                 # With a batch in flight, take only what is already fetched: waiting
                 # here would delay that batch's commit for nothing.
-                polled = consumer.poll(timeout_ms=0 if in_flight else poll_timeout_ms)
+                polled = consumer.poll(timeout_ms=0 if in_flight else poll_timeout_ms, max_records=pace.records())
                 current = [r for part in polled.values() for r in part]
                 if not current:
                     if in_flight is not None:
@@ -251,8 +264,12 @@ def _loop(
                     continue
                 last_record = time.monotonic()
                 prepared = prepare(current)
+                prepare_s = time.monotonic() - last_record
                 settle()
-                in_flight = _InFlight(helper.submit(finish, prepared) if helper and finish else _done(), current)
+                if helper is None:
+                    pace.spent(len(current), prepare_s)
+                in_flight = _InFlight(helper.submit(timed_finish, prepared, len(current), prepare_s) if helper else _done(),
+                                      current)
                 current = ()
                 if helper is None:
                     settle()
@@ -278,6 +295,30 @@ def _loop(
         if helper is not None:
             helper.shutdown(wait=True)
     return stats
+
+
+class _Pace:
+    """How many records a poll takes, so that a batch lasts about
+    ``max_s``: a batch is committed (and its progress seen) at least that
+    often even when each record is slow (a struggling store, huge pages).
+    Seconds per record are a moving average over batches (both halves of
+    an overlapped batch, from its poll to its commit); until a batch was timed, and without ``max_s``,
+    the consumer's ``max_poll_records``."""
+
+    def __init__(self, max_s: float | None, max_records: int) -> None:
+        self.max_s, self.max_records = max_s, max_records
+        self._per_record: float | None = None
+
+    def spent(self, records: int, seconds: float) -> None:
+        if records <= 0:
+            return
+        rate = seconds / records
+        self._per_record = rate if self._per_record is None else 0.7 * self._per_record + 0.3 * rate
+
+    def records(self) -> int:
+        if self.max_s is None or not self._per_record:
+            return self.max_records
+        return max(1, min(self.max_records, int(self.max_s / self._per_record)))
 
 
 class _Outage:

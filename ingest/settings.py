@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # indexer keeps polling (its partitions paused) so it can wait longer.
     kafka_max_poll_interval_ms: int = Field(default=900_000, ge=1000)
     batch_max_records: int = Field(default=500, ge=1)
+    # A batch is also bounded in time: when records are slow (a struggling
+    # store, huge pages), polls take fewer of them, so a batch is committed
+    # and its progress logged about this often (None: records only).
+    batch_max_s: float | None = Field(default=10.0, gt=0)
 
     # Search engine
     search_url: str = "http://127.0.0.1:9201"

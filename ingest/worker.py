@@ -238,7 +238,8 @@ def run_ingest(
             run_overlapped_batches(
                 consumer, lambda records: extract_batch(records, settings, publisher, stats, parts),
                 lambda batch: finish_batch(batch, parts), poll_timeout_ms=settings.consumer_poll_timeout_ms, stop=stop,
-                idle_exit_s=idle_exit_s, max_batches=max_batches, until_end=until_end, on_batch=progress)
+                idle_exit_s=idle_exit_s, max_batches=max_batches, until_end=until_end, on_batch=progress,
+                batch_max_s=settings.batch_max_s)
             failed = False
         finally:
             publisher.close(flush=not failed)

@@ -3,6 +3,7 @@ starts only when a collected test asks for one of the service fixtures, once
 per session, on dedicated test ports; pure tests never need Java."""
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,27 @@ TEST_PORTS = {
 # the tests' own web sites (127.0.0.1, and 127.0.0.N for the universe's
 # sites); the crawler refuses loopback unless allowed
 TEST_SITE_NETWORK = "127.0.0.0/8"
+
+
+def _drop_indices(url: str, pattern: str) -> None:
+    """Delete the indices matching ``pattern``, by name (Elasticsearch
+    refuses wildcard deletes); an engine that is not running is skipped."""
+    import json
+
+    import urllib3
+
+    http = urllib3.PoolManager(timeout=30.0, retries=False)
+    try:
+        found = http.request("GET", f"{url}/_cat/indices/{pattern}?format=json&h=index&expand_wildcards=all")
+        if found.status != 200:
+            return
+        names = [row["index"] for row in json.loads(found.data)]
+        for start in range(0, len(names), 50):
+            http.request("DELETE", f"{url}/{','.join(names[start:start + 50])}")
+    except urllib3.exceptions.HTTPError:
+        return
+    finally:
+        http.clear()
 
 
 def stack_base_settings() -> Settings:
@@ -116,6 +138,11 @@ def settings(stack_settings: Settings, kafka_bootstrap: str, opensearch_url: str
         _kafka_admin.delete_topics(all_topics(s))  # type: ignore[attr-defined]
     except KafkaError:  # a test that deleted a topic itself, or a broker a test stopped
         pass
+    # The stores every ingest run opens (boilerplate, clusters, extraction
+    # log), the crawl status, rules, alerts and article indices: a session
+    # leaving them behind reaches the engine's limit of 1,000 open shards.
+    for url in (opensearch_url, f"http://127.0.0.1:{TEST_PORTS['stack_elasticsearch_port']}"):
+        _drop_indices(url, f"{tag}-*")
 
 
 @pytest.fixture(autouse=True)
@@ -152,3 +179,30 @@ def log_client(settings: Settings, opensearch_url: str) -> Iterator[VendorClient
     if client.index_exists(settings.extraction_log_index):
         client.delete_index(settings.extraction_log_index)
     client.close()
+
+
+def _free_port() -> int:
+    # a port free now (the broker binds it a moment later)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def private_kafka(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """Stack settings of a private Kafka (own stack_dir and ports; the
+    downloads are the shared stack's, linked, so nothing is fetched), for
+    tests that stop the broker: the shared one is never stopped."""
+    from deploy.stack import manager
+
+    stack_dir = tmp_path / "stack"
+    stack_dir.mkdir()
+    (stack_dir / "cache").symlink_to(manager.cache_dir(stack_settings), target_is_directory=True)
+    private = stack_settings.model_copy(update={
+        "stack_dir": stack_dir, "stack_kafka_port": _free_port(), "stack_kafka_controller_port": _free_port(),
+    })
+    manager.up(private, ["kafka"])
+    try:
+        yield private
+    finally:
+        manager.down(private, ["kafka"])

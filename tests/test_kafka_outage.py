@@ -8,11 +8,9 @@ cache (the shared test stack is never stopped); the search engine is the
 shared OpenSearch, on a private alias."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,29 +32,6 @@ pytestmark = pytest.mark.services
 
 OUTAGE_S = 30.0
 PAGES = 240
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def private_kafka(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
-    """Stack settings of a private Kafka (own stack_dir and ports; the
-    downloads are the shared stack's, linked, so nothing is fetched)."""
-    stack_dir = tmp_path / "stack"
-    stack_dir.mkdir()
-    (stack_dir / "cache").symlink_to(manager.cache_dir(stack_settings), target_is_directory=True)
-    private = stack_settings.model_copy(update={
-        "stack_dir": stack_dir, "stack_kafka_port": _free_port(), "stack_kafka_controller_port": _free_port(),
-    })
-    manager.up(private, ["kafka"])
-    try:
-        yield private
-    finally:
-        manager.down(private, ["kafka"])
 
 
 def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:

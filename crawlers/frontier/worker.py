@@ -26,9 +26,10 @@ from typing import Any
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
 
 from ingest.engines.errors import EngineError
-from ingest.batch_loop import next_offsets
+from ingest.batch_loop import is_transient, next_offsets
 from ingest.kafka_io import ContractError, decode, encode, excerpt, make_consumer, make_producer
 from ingest.models import DeadLetter, FrontierLink
 from ingest.settings import Settings
@@ -238,6 +239,16 @@ class FrontierWorker:
                     outage += 1
                     wait = min(30.0, 0.5 * 2 ** min(outage, 6))
                     log.warning("status_index_unavailable", error=str(exc), retry_in_s=wait)
+                    self._stop.wait(wait)
+                except KafkaError as exc:
+                    if not is_transient(exc):
+                        raise
+                    # Kafka is away (or the group moved on): links recorded
+                    # but not committed are read again, which add_new makes
+                    # harmless; a refused commit is covered by a later one
+                    outage += 1
+                    wait = min(30.0, 0.5 * 2 ** min(outage, 6))
+                    log.warning("frontier_kafka_unavailable", error=repr(exc), retry_in_s=wait)
                     self._stop.wait(wait)
             self._flush_updates_on_stop()
             self._consumer.commit()

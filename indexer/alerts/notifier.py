@@ -404,6 +404,7 @@ def run_notifier(
                 poll_timeout_ms=settings.consumer_poll_timeout_ms,
                 stop=stop,
                 idle_exit_s=idle_exit_s,
+                batch_max_s=settings.batch_max_s,
             )
             failed = False
         finally:

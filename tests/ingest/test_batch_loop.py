@@ -258,3 +258,19 @@ def test_a_refusal_kafka_says_is_final_ends_the_loop_with_the_batch_uncommitted(
     with pytest.raises(NotAcknowledged):
         _drain(settings, 4, run_batches, handle)
     assert _committed(settings, settings.ingest_group_id) == {0: 0, 1: 0, 2: 0}
+
+
+def test_slow_records_make_smaller_batches_so_a_batch_stays_within_its_time_bound(settings: Settings) -> None:
+    # 20 ms a record against a bound of 0.1 s: after the first batch (50
+    # records, 1 s) polls take about 5 records, so each commit comes soon.
+    _produce(settings, 120)
+    sizes: list[int] = []
+
+    def handle(records: Sequence[ConsumerRecord]) -> None:
+        sizes.append(len(records))
+        time.sleep(0.02 * len(records))  # the work a slow store would make each record take
+
+    stats = _drain(settings, 50, run_batches, handle, batch_max_s=0.1)
+    assert stats.records == 120
+    assert sizes[0] > 10, "the first batch is not timed yet: the record limit applies"
+    assert max(sizes[1:]) <= 6, sizes
