@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from typing import NamedTuple
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -260,13 +262,38 @@ def _html_parser() -> etree.HTMLParser:
 _PARSER = _html_parser()
 
 
-def parse(html: str) -> lxml_html.HtmlElement | None:
+# The parser's error log is that of its last run, whichever thread ran it.
+_PARSE_LOCK = threading.Lock()
+
+
+class ParsedPage(NamedTuple):
+    tree: lxml_html.HtmlElement | None
+    cut_short: str | None
+    """Why the parser stopped before the end of the page (None: it read it all)."""
+
+
+def parse_page(html: str) -> ParsedPage:
     """The page parsed once (zero-width non-joiners protected), for the
-    date reader, the preparation and trafilatura; None when unparsable."""
-    try:
-        return lxml_html.document_fromstring(protect_zwnj(html), parser=_PARSER)
-    except (ValueError, lxml_html.etree.ParserError):
-        return None
+    date reader, the preparation and trafilatura; tree None when unparsable.
+
+    libxml2 stops reading at its resource limits (elements nested 256 deep,
+    a text node or attribute of 10 MB) and returns what it read so far. The
+    limits stay: lifting them (its "huge" mode) lets a hostile page make
+    the C code recurse as deep as the page nests."""
+    with _PARSE_LOCK:
+        try:
+            tree = lxml_html.document_fromstring(protect_zwnj(html), parser=_PARSER)
+        except (ValueError, lxml_html.etree.ParserError):
+            return ParsedPage(None, None)
+        # a resource limit halts the parser: it is the last error if any
+        last = _PARSER.error_log.last_error
+    cut_short = last.message if last is not None and last.type_name == "ERR_RESOURCE_LIMIT" else None
+    return ParsedPage(tree, cut_short)
+
+
+def parse(html: str) -> lxml_html.HtmlElement | None:
+    """The tree of parse_page, for callers that need not know whether all the page was read."""
+    return parse_page(html).tree
 
 
 def prepare(tree: lxml_html.HtmlElement) -> int:

@@ -4,10 +4,11 @@ versioned. A breaking change gets a new model *and* a new topic name
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import zstandard
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # Compressing inside the message (not only with the producer's codec) keeps the
 # stored page small whatever the topic's compression, and lets the crawler
@@ -23,8 +24,52 @@ def compress(body: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(body)
 
 
-def decompress(blob: bytes) -> bytes:
-    return zstandard.ZstdDecompressor().decompress(blob)
+class BodyTooLarge(ValueError):
+    """A compressed body that inflates past the caller's limit."""
+
+    def __init__(self, limit: int, declared: int | None) -> None:
+        super().__init__(f"body is {declared:,} bytes, limit {limit:,}" if declared is not None
+                         else f"body inflates past the limit of {limit:,} bytes")
+        self.limit = limit
+        self.declared = declared
+
+
+def decompress(blob: bytes, max_bytes: int | None = None) -> bytes:
+    """The body in ``blob``. With ``max_bytes``, a body larger than that
+    raises BodyTooLarge having inflated at most max_bytes + 1 bytes: a
+    message of a few kilobytes can inflate to gigabytes (a zstd bomb), and
+    zstd allocates what the frame header declares before reading the data."""
+    if max_bytes is None:
+        return zstandard.ZstdDecompressor().decompress(blob)
+    declared = zstandard.frame_content_size(blob)
+    if declared > max_bytes:
+        raise BodyTooLarge(max_bytes, declared)
+    if declared >= 0:
+        # allocates the declared size, refuses a frame cut short
+        return zstandard.ZstdDecompressor().decompress(blob)
+    # No size in the header (a streaming compressor): inflate a bounded
+    # prefix to learn whether the body is over the limit, then the whole.
+    with zstandard.ZstdDecompressor().stream_reader(blob) as reader:
+        if len(reader.read(max_bytes + 1)) > max_bytes:
+            raise BodyTooLarge(max_bytes, None)
+    inflater = zstandard.ZstdDecompressor().decompressobj()
+    body = inflater.decompress(blob)
+    if not inflater.eof:  # the stream reader returns a cut frame's data without a word
+        raise zstandard.ZstdError("compressed body ends before its frame does")
+    return body
+
+
+def _splittable(url: str) -> str:
+    # Every stage splits a page's URL (identity, domain, logs); one that
+    # cannot be split (``http://[::1/x``) would stop the stage at that page.
+    try:
+        urlsplit(url).hostname
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {exc}") from exc
+    return url
+
+
+PageUrl = Annotated[str, AfterValidator(_splittable)]
 
 
 class _Contract(BaseModel):
@@ -36,8 +81,8 @@ class FetchedPage(_Contract):
 
     schema_name: Literal["rasd.page"] = "rasd.page"
     schema_version: Literal[1] = 1
-    url: str = Field(description="URL the crawler asked for")
-    final_url: str = Field(description="URL after redirects")
+    url: PageUrl = Field(description="URL the crawler asked for")
+    final_url: PageUrl = Field(description="URL after redirects")
     status: int
     headers: dict[str, str] = Field(default_factory=dict)
     fetched_at: datetime
@@ -47,8 +92,9 @@ class FetchedPage(_Contract):
     hint_published_at: datetime | None = Field(default=None, description="date given by the feed or sitemap")
     body_zstd: bytes = Field(description="raw response body, zstd-compressed")
 
-    def body(self) -> bytes:
-        return decompress(self.body_zstd)
+    def body(self, max_bytes: int | None = None) -> bytes:
+        """The raw body; BodyTooLarge past ``max_bytes`` (see decompress)."""
+        return decompress(self.body_zstd, max_bytes)
 
     @property
     def content_type(self) -> str | None:
