@@ -279,10 +279,12 @@ def parse_page(html: str) -> ParsedPage:
     libxml2 stops reading at its resource limits (elements nested 256 deep,
     a text node or attribute of 10 MB) and returns what it read so far. The
     limits stay: lifting them (its "huge" mode) lets a hostile page make
-    the C code recurse as deep as the page nests."""
+    the C code recurse as deep as the page nests. NUL characters go first:
+    browsers drop them from a page's text, libxml2 would make each one a
+    replacement character."""
     with _PARSE_LOCK:
         try:
-            tree = lxml_html.document_fromstring(protect_zwnj(html), parser=_PARSER)
+            tree = lxml_html.document_fromstring(protect_zwnj(html).replace("\x00", ""), parser=_PARSER)
         except (ValueError, lxml_html.etree.ParserError):
             return ParsedPage(None, None)
         # a resource limit halts the parser: it is the last error if any
