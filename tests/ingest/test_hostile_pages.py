@@ -102,6 +102,26 @@ def test_an_article_whose_encoding_is_undeclared_or_misdeclared_is_read_without_
     assert article.title == TITLE and article.language == "ar"
 
 
+# Python has codecs by these names, none of them a text encoding (or one
+# that refuses to decode at all): a page declaring one is read as if it
+# declared nothing.
+NOT_TEXT_CODECS = ["base64", "zlib_codec", "rot13", "hex", "idna", "punycode", "undefined"]
+
+
+@pytest.mark.parametrize("codec", NOT_TEXT_CODECS)
+def test_an_http_charset_naming_a_codec_that_is_no_text_encoding_is_ignored(codec: str) -> None:
+    article = ingest(page(undeclared("x").encode(), f"text/html; charset={codec}"))
+    assert (article.charset, article.origins["charset"]) == ("utf-8", "utf8")
+    assert article.body.split("\n") == PARAGRAPHS
+
+
+@pytest.mark.parametrize("codec", NOT_TEXT_CODECS)
+def test_a_meta_charset_naming_a_codec_that_is_no_text_encoding_is_ignored(codec: str) -> None:
+    article = ingest(page(article_html(charset=codec).encode("cp1256"), "text/html"))
+    assert (article.charset, article.origins["charset"]) == ("cp1256", "detected")
+    assert article.body.split("\n") == PARAGRAPHS
+
+
 def test_invalid_utf8_bytes_in_a_utf8_page_cost_only_themselves() -> None:
     good = article_html().encode()
     at = good.index(PARAGRAPHS[1].encode())
