@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import zstandard
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 # Compressing inside the message (not only with the producer's codec) keeps the
 # stored page small whatever the topic's compression, and lets the crawler
@@ -85,7 +85,8 @@ class FetchedPage(_Contract):
     final_url: PageUrl = Field(description="URL after redirects")
     status: int
     headers: dict[str, str] = Field(default_factory=dict)
-    fetched_at: datetime
+    # aware: the extraction compares it with the page's dates, which carry their zone
+    fetched_at: AwareDatetime
     source: str = Field(description="name of the configured source")
     discovered_via: Literal["feed", "sitemap", "section", "seed"] = "seed"
     hint_title: str | None = Field(default=None, description="title given by the feed or sitemap")
