@@ -163,7 +163,7 @@ class FrontierLink(_Contract):
 
     schema_name: Literal["rasd.frontier_link"] = "rasd.frontier_link"
     schema_version: Literal[1] = 1
-    url: str = Field(description="canonical URL for articles, the exact URL for listings")
+    url: PageUrl = Field(description="canonical URL for articles, the exact URL for listings")
     kind: LinkKind
     source: str
     host: str
