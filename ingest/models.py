@@ -216,6 +216,18 @@ DeadLetterReason = Literal[
 ]
 
 
+# A detail says why in a few sentences. One that quotes its input at length
+# (an exception's repr, a server's header) could make the letter too large
+# for Kafka, and a stage that cannot send a dead letter cannot commit.
+DEAD_LETTER_DETAIL_CHARS = 2_000
+
+
+def _clipped(detail: str) -> str:
+    if len(detail) <= DEAD_LETTER_DETAIL_CHARS:
+        return detail
+    return detail[: DEAD_LETTER_DETAIL_CHARS - 1] + "\u2026"
+
+
 class DeadLetter(_Contract):
     """Topic ``dead-letters``: anything a stage could not process, with why."""
 
@@ -223,7 +235,7 @@ class DeadLetter(_Contract):
     schema_version: Literal[1] = 1
     stage: Literal["crawl", "ingest", "index", "notify"]
     reason: DeadLetterReason
-    detail: str
+    detail: Annotated[str, AfterValidator(_clipped)]
     url: str | None = None
     http_status: int | None = None
     source: str | None = None

@@ -19,7 +19,7 @@ import json
 from kafka import KafkaProducer
 
 from ingest.kafka_io import encode
-from ingest.models import Article, DeadLetter
+from ingest.models import DEAD_LETTER_DETAIL_CHARS, Article, DeadLetter
 from ingest.worker import run_ingest
 from tests.indexer.support import fully_committed, make_article, read_keyed
 from tests.ingest.pages import PARAGRAPHS, article_html, fetched_page, zstd_bomb
@@ -68,6 +68,10 @@ def _hostile() -> list[tuple[str, bytes, str, str]]:
          "limit"),
         ("nested_100000_deep", _nested("https://hostile.example/nested"), "extraction_failed",
          "stopped before the end of the page"),
+        # quoted by the dead letter's detail, which the contract clips
+        ("content_type_of_300_kb", encode(fetched_page(b"%PDF-1.4", url="https://hostile.example/header",
+                                                       content_type="application/pdf; x=" + "y" * 300_000)),
+         "not_html", "application/pdf"),
     ]
 
 
@@ -108,6 +112,7 @@ def test_each_hostile_message_on_the_pages_topic_is_dead_lettered_and_the_pages_
         assert (letter.stage, letter.reason) == ("ingest", reason), (name, letter.detail)
         assert phrase in letter.detail, (name, letter.detail)
         assert (letter.input_topic, letter.input_partition) == (settings.topic_pages, 0), name
+        assert len(letter.detail) <= DEAD_LETTER_DETAIL_CHARS, name
         if reason == "invalid_message":
             assert letter.payload_excerpt is not None, name
         else:
