@@ -18,7 +18,7 @@ from ingest.clusters import content_hash
 from ingest.content_types import is_html_type
 from ingest.decoding import decode_page
 from ingest.furniture import headline_of, strip_furniture
-from ingest.html_prep import parse_page, prepare, restore_zwnj, take_kickers
+from ingest.html_prep import MAX_TAG_ATTRIBUTES, crowded_tag, parse_page, prepare, restore_zwnj, take_kickers
 from ingest.identity import canonical_url, document_id, domain_of
 from ingest.language import detect_language
 from ingest.models import Article, BodyTooLarge, Classification, DeadLetterReason, FetchedPage, utcnow
@@ -87,13 +87,28 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
+# trafilatura's work grows faster than the page (its "//p//text()" test is
+# quadratic in libxml2): 50,000 paragraphs take 9 s, the million that fit in
+# 8 MB would hold a worker for longer than Kafka lets a consumer go silent,
+# and its batch would be read again and again. News pages have a few thousand.
+MAX_ELEMENTS = 50_000
+
+
 def _prepared_tree(html: str, rules: ExtractionRules | None,
                    origins: dict[str, str]) -> tuple[HtmlElement | None, list[str], str | None]:
     """The parsed page ready for trafilatura, the kickers taken out of it,
     and why the parser stopped before the end of the page (None: it did not)."""
+    crowded = crowded_tag(html)
+    if crowded is not None:
+        raise ExtractionError("too_large", f"a tag has {crowded:,} attributes, limit {MAX_TAG_ATTRIBUTES:,}",
+                              kind="too_many_attributes")
     tree, cut_short = parse_page(html)
     if tree is None:
         return None, [], None
+    # every element starts with "<": most pages are not counted at all
+    if html.count("<") > MAX_ELEMENTS and (elements := sum(1 for _ in tree.iter())) > MAX_ELEMENTS:
+        raise ExtractionError("too_large", f"page has {elements:,} elements, limit {MAX_ELEMENTS:,}",
+                              kind="too_many_elements")
     if rules is not None and not rules.empty:
         counts = rules.apply(tree)
         origins["body"] = "source_rules"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import pytest
 import zstandard
 
-from ingest.extraction import ExtractionError, extract_article
+from ingest.extraction import MAX_ELEMENTS, ExtractionError, extract_article
 from ingest.models import Article, FetchedPage
 from ingest.settings import Settings
 from tests.ingest.pages import PARAGRAPHS, article_html, fetched_page, zstd_bomb
@@ -162,6 +162,37 @@ def test_an_article_whose_footer_nests_too_deep_is_kept_from_the_part_read() -> 
     footer = "<footer>" + "<div>" * 1_000 + "حقوق النشر" + "</div>" * 1_000 + "</footer>"
 
     article = ingest(page(article_html().replace("</main>", "</main>" + footer)))
+
+    assert article.body.split("\n") == PARAGRAPHS
+
+
+def test_a_page_of_100000_paragraphs_is_too_large_before_trafilatura_spends_minutes_on_it() -> None:
+    started = time.monotonic()
+
+    error = refused(page(article_html([f"فقرة قصيرة رقم {n}" for n in range(100_000)])))
+
+    assert time.monotonic() - started < 10, "trafilatura alone takes 30 s on it"
+    assert (error.reason, error.classification, error.kind) == ("too_large", "too_large", "too_many_elements")
+    assert f"limit {MAX_ELEMENTS:,}" in error.detail
+
+
+@pytest.mark.parametrize("separator", [" a{n}='x'", " \"a{n}", "/a{n}"], ids=["valued", "quote_named", "slash_separated"])
+def test_a_tag_with_20000_attributes_is_too_large_without_being_parsed(separator: str) -> None:
+    crowded = "<p" + "".join(separator.format(n=n) for n in range(20_000)) + ">"
+    started = time.monotonic()
+
+    error = refused(page(article_html().replace("<p>", crowded, 1)))
+
+    assert time.monotonic() - started < 2, "libxml2 takes seconds on each such tag"
+    assert (error.reason, error.classification, error.kind) == ("too_large", "too_large", "too_many_attributes")
+    assert "20,000 attributes" in error.detail
+
+
+def test_long_attribute_values_are_no_crowd_of_attributes() -> None:
+    path = '<svg><path d="' + " ".join(f"L {n} {n}" for n in range(5_000)) + '"/></svg>'
+    image = '<img src="data:image/png;base64,' + "A" * 200_000 + '">'
+
+    article = ingest(page(article_html().replace("<main>", "<main>" + path + image)))
 
     assert article.body.split("\n") == PARAGRAPHS
 
