@@ -225,7 +225,9 @@ DEAD_LETTER_DETAIL_CHARS = 2_000
 def _clipped(detail: str) -> str:
     if len(detail) <= DEAD_LETTER_DETAIL_CHARS:
         return detail
-    return detail[: DEAD_LETTER_DETAIL_CHARS - 1] + "\u2026"
+    # the middle goes: an engine's reason says what failed first and why last ("caused by ...")
+    half = (DEAD_LETTER_DETAIL_CHARS - 1) // 2
+    return detail[:half] + "\u2026" + detail[-half:]
 
 
 class DeadLetter(_Contract):
