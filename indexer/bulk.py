@@ -6,11 +6,11 @@ Serializing here (instead of handing dicts to the vendor client) gives the
 request size for free and avoids encoding every document twice."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.engines.json_codec import ndjson
 from ingest.settings import Settings
 
 # Both engines refuse requests over http.max_content_length (100 MB by default);
@@ -39,9 +39,7 @@ class BulkLimits:
 def action_pair(index: str, doc: dict[str, Any]) -> bytes:
     """The two NDJSON lines that index (create or overwrite) ``doc`` under its id."""
     # "index", not "create": a replayed message overwrites its document.
-    action = json.dumps({"index": {"_index": index, "_id": doc["id"]}}, ensure_ascii=False)
-    source = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-    return f"{action}\n{source}\n".encode("utf-8")
+    return ndjson(({"index": {"_index": index, "_id": doc["id"]}}, doc))
 
 
 def chunk_ranges(sizes: Sequence[int], limits: BulkLimits) -> Iterator[range]:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from pydantic import BaseModel, ValidationError
 
 from ingest.settings import Settings
@@ -21,6 +21,9 @@ M = TypeVar("M", bound=BaseModel)
 
 # Room for the record's key, headers and batch framing on top of the value.
 _RECORD_OVERHEAD_BYTES = 64 * 1024
+
+
+_PRODUCER_BATCH_BYTES = 512 * 1024
 
 
 def max_record_bytes(settings: Settings) -> int:
@@ -132,9 +135,24 @@ def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
         # zstd: kafka-python's gzip runs at level 9 on every record batch,
         # several times the CPU for a similar ratio (zstandard is installed)
         compression_type="zstd",
+        # kafka-python's 16 KiB batches hold one or two articles: every send
+        # then woke the I/O thread and made a request of its own. A batch is
+        # measured uncompressed, so one within the record limit always fits.
+        batch_size=min(_PRODUCER_BATCH_BYTES, max_record_bytes(settings)),
         max_request_size=max_record_bytes(settings),
         retries=10,
     )
+
+
+class NotAcknowledged(RuntimeError):
+    """Outputs of a batch that Kafka did not acknowledge: the batch must not
+    be committed. ``transient``: every failure was one Kafka marks retriable
+    (broker away, timeouts, leader moves), so the same batch can be sent
+    again later; otherwise the broker refused the records themselves."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Publisher:
@@ -162,17 +180,25 @@ class Publisher:
         log.error("kafka_send_failed", error=repr(exc))
 
     def flush(self, timeout_s: float = 60.0) -> None:
-        """Block until every send is acknowledged; raise if any failed."""
-        self._producer.flush(timeout=timeout_s)
+        """Block until every send is acknowledged; raise NotAcknowledged if
+        any failed or some are still unacknowledged after ``timeout_s``."""
+        try:
+            self._producer.flush(timeout=timeout_s)
+        except KafkaTimeoutError as exc:
+            with self._lock:
+                self._errors.clear()
+            raise NotAcknowledged(f"Kafka send(s) not acknowledged within {timeout_s:g} s: {exc}", transient=True) from exc
         self.check()
 
     def check(self) -> None:
-        """Raise if a send already failed, without waiting for those in flight
-        (for callers that must not block, such as Scrapy's event loop)."""
+        """Raise NotAcknowledged if a send already failed, without waiting for
+        those in flight (for callers that must not block, such as Scrapy's
+        event loop)."""
         with self._lock:
             errors, self._errors = self._errors, []
         if errors:
-            raise RuntimeError(f"{len(errors)} Kafka send(s) failed, first: {errors[0]!r}")
+            transient = all(isinstance(e, KafkaError) and e.retriable for e in errors)
+            raise NotAcknowledged(f"{len(errors)} Kafka send(s) failed, first: {errors[0]!r}", transient=transient)
 
     def close(self, flush: bool = True) -> None:
         """Flush (unless the caller already failed) and close, bounded in time."""

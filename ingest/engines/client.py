@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingest.engines.errors import EngineError
+from ingest.engines.json_codec import ndjson
 
 
 class VendorClient(ABC):
@@ -42,13 +43,13 @@ class VendorClient(ABC):
         """Call a client method; raise EngineError on failure; return the body."""
 
     @abstractmethod
-    def bulk_ndjson(self, body: bytes, filter_path: str | None = None) -> dict[str, Any]:
+    def bulk_ndjson(self, body: bytes, filter_path: str | None = None, refresh: str | None = None) -> dict[str, Any]:
         """``POST _bulk`` with a body already serialized as NDJSON (the caller
         measured its size while serializing: no second encoding)."""
 
-    @abstractmethod
     def bulk_raw(self, operations: list[dict[str, Any]], refresh: str | None = None) -> dict[str, Any]:
         """``POST _bulk`` with action/source lines as dicts."""
+        return self.bulk_ndjson(ndjson(operations), refresh=refresh)
 
     def analyze_raw(self, body: dict[str, Any], index: str | None) -> dict[str, Any]:
         return self._call(self._client.indices.analyze, index=index, body=body)

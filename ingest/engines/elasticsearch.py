@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from elastic_transport import ConnectionError as ESConnectionError
-from elastic_transport import ConnectionTimeout, TransportError
+from elastic_transport import ConnectionTimeout, OrjsonSerializer, TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from ingest.engines.client import VendorClient
@@ -34,7 +34,9 @@ class ElasticsearchClient(VendorClient):
     def _make_client(self, url: str, auth: tuple[str, str] | None, timeout_s: float, http_compress: bool) -> Elasticsearch:
         # connections_per_node: the indexer may have several bulks in flight
         return Elasticsearch(url, basic_auth=auth, request_timeout=timeout_s, max_retries=0, retry_on_timeout=False,
-                             http_compress=http_compress, connections_per_node=16)
+                             http_compress=http_compress, connections_per_node=16,
+                             # orjson for requests and responses (ingest.engines.json_codec)
+                             serializer=OrjsonSerializer())
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         try:
@@ -43,10 +45,7 @@ class ElasticsearchClient(VendorClient):
             raise _translate(exc) from exc
         return getattr(response, "body", response)
 
-    def bulk_ndjson(self, body: bytes, filter_path: str | None = None) -> dict[str, Any]:
-        return self._call(self._client.bulk, operations=body, filter_path=filter_path)
-
-    def bulk_raw(self, operations: list[dict[str, Any]], refresh: str | None = None) -> dict[str, Any]:
+    def bulk_ndjson(self, body: bytes, filter_path: str | None = None, refresh: str | None = None) -> dict[str, Any]:
         if refresh is None:
-            return self._call(self._client.bulk, operations=operations)
-        return self._call(self._client.bulk, operations=operations, refresh=refresh)
+            return self._call(self._client.bulk, operations=body, filter_path=filter_path)
+        return self._call(self._client.bulk, operations=body, filter_path=filter_path, refresh=refresh)

@@ -9,6 +9,7 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
 from ingest.engines.client import VendorClient
+from ingest.engines.json_codec import OpenSearchJson
 from ingest.engines.errors import EngineError, EngineUnavailable, error_reason, error_type, is_retryable_status
 
 
@@ -35,7 +36,7 @@ class OpenSearchClient(VendorClient):
         # the notifier's delivery threads share a client.
         return OpenSearch(
             hosts=[url], http_auth=auth, timeout=timeout_s, max_retries=0, retry_on_timeout=False, pool_maxsize=16,
-            http_compress=http_compress,
+            http_compress=http_compress, serializer=OpenSearchJson(),
         )
 
     def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -44,10 +45,7 @@ class OpenSearchClient(VendorClient):
         except TransportError as exc:
             raise _translate(exc) from exc
 
-    def bulk_ndjson(self, body: bytes, filter_path: str | None = None) -> dict[str, Any]:
-        return self._call(self._client.bulk, body=body, filter_path=filter_path)
-
-    def bulk_raw(self, operations: list[dict[str, Any]], refresh: str | None = None) -> dict[str, Any]:
+    def bulk_ndjson(self, body: bytes, filter_path: str | None = None, refresh: str | None = None) -> dict[str, Any]:
         if refresh is None:
-            return self._call(self._client.bulk, body=operations)
-        return self._call(self._client.bulk, body=operations, refresh=refresh)
+            return self._call(self._client.bulk, body=body, filter_path=filter_path)
+        return self._call(self._client.bulk, body=body, filter_path=filter_path, refresh=refresh)
