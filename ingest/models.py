@@ -72,6 +72,12 @@ def _splittable(url: str) -> str:
 PageUrl = Annotated[str, AfterValidator(_splittable)]
 
 
+# The index maps counts as 32-bit integers, and the engines' JSON encoder
+# (orjson) refuses numbers past 64 bits: a larger count would fail the
+# whole bulk request, not just its document.
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
 class _Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
 
@@ -141,11 +147,11 @@ class Article(_Contract):
     section: str | None = None
     tags: list[str] = Field(default_factory=list)
     image: str | None = Field(default=None, description="main image URL")
-    word_count: int = 0
+    word_count: Count = 0
     content_hash: str = Field(default="", description="sha256 of the normalized body: exact duplicates share it")
     duplicate_of: str | None = Field(default=None, description="id of the first article with the same content hash")
     cluster_id: str | None = Field(default=None, description="story cluster: stable, the id of its first-seen member")
-    furniture_removed: int = Field(default=0, description="furniture and site boilerplate lines removed from the body")
+    furniture_removed: Count = Field(default=0, description="furniture and site boilerplate lines removed from the body")
     charset: str | None = Field(default=None, description="encoding the page was decoded with")
     origins: dict[str, FieldOrigin] = Field(default_factory=dict, description="field name -> where its value came from")
     fetched_at: datetime

@@ -56,6 +56,9 @@ HOSTILE: list[tuple[str, bytes, str | None, str]] = [
     ("page_on_the_articles_topic", encode(fetched_page(article_html())), "invalid_message", "not a valid Article"),
     ("not_an_article_class", _article_json(104, classification="not_article"), "invalid_message", "not a valid Article"),
     ("blank_id", _article_json(105, id="  "), "invalid_message", "empty id"),
+    # past 64 bits the engines' JSON encoder refuses the whole bulk request
+    ("count_past_64_bits", _article_json(108, word_count=2**70), "invalid_message", "not a valid Article"),
+    ("negative_count", _article_json(109, furniture_removed=-1), "invalid_message", "not a valid Article"),
     ("page_date_the_engine_cannot_parse", _article_json(106, published_at=PAST_18_HOURS), None, ""),
     ("fetch_time_the_engine_cannot_parse", _article_json(107, fetched_at=PAST_18_HOURS), "index_rejected", "HTTP 400"),
 ]
