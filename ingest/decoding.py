@@ -49,10 +49,14 @@ class Decoded:
 
 
 def _codec_name(encoding: str) -> str | None:
+    """The codec's name, None for an unknown one or one that does not make
+    text (``charset=base64``, ``zlib``, ``rot13``: Python has such codecs,
+    a declaration naming one is as good as unknown)."""
     try:
-        return codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except LookupError:
         return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def count_undecodable(body: bytes, encoding: str) -> int:
@@ -60,13 +64,13 @@ def count_undecodable(body: bytes, encoding: str) -> int:
     try:
         body.decode(encoding)
         return 0
-    except UnicodeDecodeError:
+    except UnicodeError:
         pass
     try:
         # surrogateescape turns each undecodable byte into one lone surrogate
         # (which no decoder produces otherwise), so they can be counted.
         text = body.decode(encoding, errors="surrogateescape")
-    except UnicodeDecodeError:
+    except UnicodeError:
         return len(body)  # codecs such as UTF-16 cannot escape: count it all as lost
     return sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
 
@@ -74,7 +78,7 @@ def count_undecodable(body: bytes, encoding: str) -> int:
 def _strict(body: bytes, encoding: str) -> str | None:
     try:
         text = body.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: codecs such as idna refuse outright
         return None
     # A BOM under a matching declaration is not part of the text.
     return text[1:] if text.startswith("\ufeff") else text
@@ -87,7 +91,8 @@ def _utf8_with_non_ascii(body: bytes) -> str | None:
 
 
 def _http_encoding(content_type: str | None) -> str | None:
-    return http_content_type_encoding(content_type) if content_type else None
+    declared = http_content_type_encoding(content_type) if content_type else None
+    return declared if declared is not None and _codec_name(declared) is not None else None
 
 
 def _meta_encoding(body: bytes) -> str | None:

@@ -18,10 +18,10 @@ from ingest.clusters import content_hash
 from ingest.content_types import is_html_type
 from ingest.decoding import decode_page
 from ingest.furniture import headline_of, strip_furniture
-from ingest.html_prep import parse, prepare, restore_zwnj, take_kickers
+from ingest.html_prep import MAX_TAG_ATTRIBUTES, crowded_tag, parse_page, prepare, restore_zwnj, take_kickers
 from ingest.identity import canonical_url, document_id, domain_of
 from ingest.language import detect_language
-from ingest.models import Article, Classification, DeadLetterReason, FetchedPage, utcnow
+from ingest.models import Article, BodyTooLarge, Classification, DeadLetterReason, FetchedPage, utcnow
 from ingest.page_meta import PageMeta, page_metadata
 from ingest.published import page_dates
 from ingest.source_profiles import ExtractionRules, SourceProfile
@@ -87,18 +87,35 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-def _prepared_tree(html: str, rules: ExtractionRules | None, origins: dict[str, str]) -> tuple[HtmlElement | None, list[str]]:
-    """The parsed page ready for trafilatura, and the kickers taken out of it."""
-    tree = parse(html)
+# trafilatura's work grows faster than the page (its "//p//text()" test is
+# quadratic in libxml2): 50,000 paragraphs take 9 s, the million that fit in
+# 8 MB would hold a worker for longer than Kafka lets a consumer go silent,
+# and its batch would be read again and again. News pages have a few thousand.
+MAX_ELEMENTS = 50_000
+
+
+def _prepared_tree(html: str, rules: ExtractionRules | None,
+                   origins: dict[str, str]) -> tuple[HtmlElement | None, list[str], str | None]:
+    """The parsed page ready for trafilatura, the kickers taken out of it,
+    and why the parser stopped before the end of the page (None: it did not)."""
+    crowded = crowded_tag(html)
+    if crowded is not None:
+        raise ExtractionError("too_large", f"a tag has {crowded:,} attributes, limit {MAX_TAG_ATTRIBUTES:,}",
+                              kind="too_many_attributes")
+    tree, cut_short = parse_page(html)
     if tree is None:
-        return None, []
+        return None, [], None
+    # every element starts with "<": most pages are not counted at all
+    if html.count("<") > MAX_ELEMENTS and (elements := sum(1 for _ in tree.iter())) > MAX_ELEMENTS:
+        raise ExtractionError("too_large", f"page has {elements:,} elements, limit {MAX_ELEMENTS:,}",
+                              kind="too_many_elements")
     if rules is not None and not rules.empty:
         counts = rules.apply(tree)
         origins["body"] = "source_rules"
         log.debug("source_rules_applied", counts=counts)
     kickers = take_kickers(tree)
     prepare(tree)
-    return tree, kickers
+    return tree, kickers, cut_short
 
 
 # Built once: trafilatura builds its options from its config file on every
@@ -123,11 +140,11 @@ def extract_article(page: FetchedPage, *, min_chars: int, profile: SourceProfile
     if not is_html(page.content_type):
         raise ExtractionError("not_html", f"content-type {page.content_type!r}")
     try:
-        raw = page.body()
+        raw = page.body(max_bytes=max_page_bytes)
+    except BodyTooLarge as exc:
+        raise ExtractionError("too_large", f"page {exc}", kind="too_large") from exc
     except Exception as exc:  # zstd failure: the message is unusable
         raise ExtractionError("undecodable", repr(exc)) from exc
-    if max_page_bytes is not None and len(raw) > max_page_bytes:
-        raise ExtractionError("too_large", f"page is {len(raw)} bytes, limit {max_page_bytes}", kind="too_large")
     binary = binary_kind(raw)
     if binary is not None:
         raise ExtractionError("not_html", f"the body is {binary} data although labelled {page.content_type!r}",
@@ -141,7 +158,7 @@ def extract_article(page: FetchedPage, *, min_chars: int, profile: SourceProfile
 
     # Parsed once, prepared, then read by trafilatura (which works on a copy)
     # and by the date reader (the preparation changes nothing dates come from).
-    tree, kickers = _prepared_tree(html, profile.extraction if profile else None, origins)
+    tree, kickers, cut_short = _prepared_tree(html, profile.extraction if profile else None, origins)
     options = copy(_TRAFILATURA_OPTIONS)
     options.url = options.source = page.final_url
     doc = trafilatura.bare_extraction(tree if tree is not None else html, url=page.final_url, options=options)
@@ -161,6 +178,13 @@ def extract_article(page: FetchedPage, *, min_chars: int, profile: SourceProfile
     body = stripped.text
     # an article's verdict is not kept: its description is not asked for
     verdict = classify_page(tree, html, page.final_url, body, min_chars=min_chars, describe_article=False)
+    if cut_short is not None:
+        if not verdict.is_article or len(body) < min_chars:
+            # the verdict is on the part read, not on the page: say so
+            raise ExtractionError(
+                "extraction_failed", f"the HTML parser stopped before the end of the page ({cut_short}); "
+                f"{len(body)} characters of text in the part it read", kind="parser_limit")
+        log.warning("page_cut_short_by_parser", url=page.final_url, reason=cut_short, body_chars=len(body))
     if not verdict.is_article:
         raise ExtractionError(_REASON_OF_CLASS[verdict.classification], verdict.detail, kind=verdict.kind)
     if len(body) < min_chars:

@@ -4,10 +4,11 @@ versioned. A breaking change gets a new model *and* a new topic name
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import zstandard
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 # Compressing inside the message (not only with the producer's codec) keeps the
 # stored page small whatever the topic's compression, and lets the crawler
@@ -23,8 +24,58 @@ def compress(body: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(body)
 
 
-def decompress(blob: bytes) -> bytes:
-    return zstandard.ZstdDecompressor().decompress(blob)
+class BodyTooLarge(ValueError):
+    """A compressed body that inflates past the caller's limit."""
+
+    def __init__(self, limit: int, declared: int | None) -> None:
+        super().__init__(f"body is {declared:,} bytes, limit {limit:,}" if declared is not None
+                         else f"body inflates past the limit of {limit:,} bytes")
+        self.limit = limit
+        self.declared = declared
+
+
+def decompress(blob: bytes, max_bytes: int | None = None) -> bytes:
+    """The body in ``blob``. With ``max_bytes``, a body larger than that
+    raises BodyTooLarge having inflated at most max_bytes + 1 bytes: a
+    message of a few kilobytes can inflate to gigabytes (a zstd bomb), and
+    zstd allocates what the frame header declares before reading the data."""
+    if max_bytes is None:
+        return zstandard.ZstdDecompressor().decompress(blob)
+    declared = zstandard.frame_content_size(blob)
+    if declared > max_bytes:
+        raise BodyTooLarge(max_bytes, declared)
+    if declared >= 0:
+        # allocates the declared size, refuses a frame cut short
+        return zstandard.ZstdDecompressor().decompress(blob)
+    # No size in the header (a streaming compressor): inflate a bounded
+    # prefix to learn whether the body is over the limit, then the whole.
+    with zstandard.ZstdDecompressor().stream_reader(blob) as reader:
+        if len(reader.read(max_bytes + 1)) > max_bytes:
+            raise BodyTooLarge(max_bytes, None)
+    inflater = zstandard.ZstdDecompressor().decompressobj()
+    body = inflater.decompress(blob)
+    if not inflater.eof:  # the stream reader returns a cut frame's data without a word
+        raise zstandard.ZstdError("compressed body ends before its frame does")
+    return body
+
+
+def _splittable(url: str) -> str:
+    # Every stage splits a page's URL (identity, domain, logs); one that
+    # cannot be split (``http://[::1/x``) would stop the stage at that page.
+    try:
+        urlsplit(url).hostname
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {exc}") from exc
+    return url
+
+
+PageUrl = Annotated[str, AfterValidator(_splittable)]
+
+
+# The index maps counts as 32-bit integers, and the engines' JSON encoder
+# (orjson) refuses numbers past 64 bits: a larger count would fail the
+# whole bulk request, not just its document.
+Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class _Contract(BaseModel):
@@ -36,19 +87,21 @@ class FetchedPage(_Contract):
 
     schema_name: Literal["rasd.page"] = "rasd.page"
     schema_version: Literal[1] = 1
-    url: str = Field(description="URL the crawler asked for")
-    final_url: str = Field(description="URL after redirects")
+    url: PageUrl = Field(description="URL the crawler asked for")
+    final_url: PageUrl = Field(description="URL after redirects")
     status: int
     headers: dict[str, str] = Field(default_factory=dict)
-    fetched_at: datetime
+    # aware: the extraction compares it with the page's dates, which carry their zone
+    fetched_at: AwareDatetime
     source: str = Field(description="name of the configured source")
     discovered_via: Literal["feed", "sitemap", "section", "seed"] = "seed"
     hint_title: str | None = Field(default=None, description="title given by the feed or sitemap")
     hint_published_at: datetime | None = Field(default=None, description="date given by the feed or sitemap")
     body_zstd: bytes = Field(description="raw response body, zstd-compressed")
 
-    def body(self) -> bytes:
-        return decompress(self.body_zstd)
+    def body(self, max_bytes: int | None = None) -> bytes:
+        """The raw body; BodyTooLarge past ``max_bytes`` (see decompress)."""
+        return decompress(self.body_zstd, max_bytes)
 
     @property
     def content_type(self) -> str | None:
@@ -94,11 +147,11 @@ class Article(_Contract):
     section: str | None = None
     tags: list[str] = Field(default_factory=list)
     image: str | None = Field(default=None, description="main image URL")
-    word_count: int = 0
+    word_count: Count = 0
     content_hash: str = Field(default="", description="sha256 of the normalized body: exact duplicates share it")
     duplicate_of: str | None = Field(default=None, description="id of the first article with the same content hash")
     cluster_id: str | None = Field(default=None, description="story cluster: stable, the id of its first-seen member")
-    furniture_removed: int = Field(default=0, description="furniture and site boilerplate lines removed from the body")
+    furniture_removed: Count = Field(default=0, description="furniture and site boilerplate lines removed from the body")
     charset: str | None = Field(default=None, description="encoding the page was decoded with")
     origins: dict[str, FieldOrigin] = Field(default_factory=dict, description="field name -> where its value came from")
     fetched_at: datetime
@@ -116,7 +169,7 @@ class FrontierLink(_Contract):
 
     schema_name: Literal["rasd.frontier_link"] = "rasd.frontier_link"
     schema_version: Literal[1] = 1
-    url: str = Field(description="canonical URL for articles, the exact URL for listings")
+    url: PageUrl = Field(description="canonical URL for articles, the exact URL for listings")
     kind: LinkKind
     source: str
     host: str
@@ -170,6 +223,20 @@ DeadLetterReason = Literal[
 ]
 
 
+# A detail says why in a few sentences. One that quotes its input at length
+# (an exception's repr, a server's header) could make the letter too large
+# for Kafka, and a stage that cannot send a dead letter cannot commit.
+DEAD_LETTER_DETAIL_CHARS = 2_000
+
+
+def _clipped(detail: str) -> str:
+    if len(detail) <= DEAD_LETTER_DETAIL_CHARS:
+        return detail
+    # the middle goes: an engine's reason says what failed first and why last ("caused by ...")
+    half = (DEAD_LETTER_DETAIL_CHARS - 1) // 2
+    return detail[:half] + "\u2026" + detail[-half:]
+
+
 class DeadLetter(_Contract):
     """Topic ``dead-letters``: anything a stage could not process, with why."""
 
@@ -177,7 +244,7 @@ class DeadLetter(_Contract):
     schema_version: Literal[1] = 1
     stage: Literal["crawl", "ingest", "index", "notify"]
     reason: DeadLetterReason
-    detail: str
+    detail: Annotated[str, AfterValidator(_clipped)]
     url: str | None = None
     http_status: int | None = None
     source: str | None = None

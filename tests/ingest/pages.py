@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import zstandard
+
 from ingest.models import FetchedPage, compress
 
 PARAGRAPHS = [
@@ -52,3 +54,14 @@ def fetched_page(
         hint_published_at=hint_published_at,
         body_zstd=compress(body),
     )
+
+
+def zstd_bomb(size: int, *, declared: bool) -> bytes:
+    """``size`` bytes of HTML that compress to a few kilobytes, with the size
+    in the frame header or (a streaming compressor) without it."""
+    compressor = zstandard.ZstdCompressor(level=1, write_content_size=declared)
+    if declared:
+        return compressor.compress(b"<p>" + b"\0" * size)
+    chunks = compressor.compressobj()
+    block = b"\0" * (1 << 20)
+    return b"".join([chunks.compress(block) for _ in range(size >> 20)] + [chunks.flush()])
