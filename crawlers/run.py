@@ -254,11 +254,12 @@ _EARLY_STOP = threading.Event()
 def _run_job(job_path: Path, report_path: Path) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: _EARLY_STOP.set())
-    from ingest.logs import configure_logging
+    from ingest.logs import bind_process, configure_logging
 
     job = json.loads(job_path.read_text(encoding="utf-8"))
     settings = Settings(**job["settings"])
     configure_logging(settings.log_level, settings.log_json)
+    bind_process(stage="crawl")
     # Rasd's logging owns the root handler; a second one from Scrapy would
     # print every line twice. Scrapy sets its own loggers to DEBUG, so the
     # level is enforced on the handler instead.

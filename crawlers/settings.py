@@ -45,6 +45,8 @@ COOKIES_ENABLED = False
 DUPEFILTER_CLASS = "crawlers.dupefilter.CanonicalUrlDupeFilter"
 
 ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
+# Prometheus /metrics and /healthz of the crawl process (RASD_METRICS_PORT)
+EXTENSIONS = {"crawlers.metrics.CrawlMetrics": 500}
 # Scrapy's defaults (robots.txt, retry, redirect, compression...) plus the
 # politeness gate, last before the download so it sees every retry and redirect
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {

@@ -81,6 +81,7 @@ def run_batches(
     max_batches: int | None = None,
     until_end: bool = False,
     on_batch: Callable[[LoopStats], None] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> LoopStats:
     """Poll, hand each batch to ``handle_batch``, then commit.
 
@@ -92,9 +93,10 @@ def run_batches(
     after that many committed batches. ``until_end`` stops once the consumer
     has caught up with the end offsets its partitions had when they were
     assigned (drain what is there, then return: batch runs and the demo).
+    ``tick`` is called on every turn of the loop (liveness, metrics).
     """
     return _loop(consumer, handle_batch, None, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
-                 max_batches=max_batches, until_end=until_end, on_batch=on_batch)
+                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, tick=tick)
 
 
 def run_overlapped_batches(
@@ -108,6 +110,7 @@ def run_overlapped_batches(
     max_batches: int | None = None,
     until_end: bool = False,
     on_batch: Callable[[LoopStats], None] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> LoopStats:
     """Poll; ``prepare`` each batch on this thread, then ``finish`` it on a
     helper thread while the next batch is polled and prepared; commit a
@@ -115,7 +118,7 @@ def run_overlapped_batches(
     loop with that batch (and any later one) uncommitted. The other
     arguments mean what they mean for ``run_batches``."""
     return _loop(consumer, prepare, finish, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
-                 max_batches=max_batches, until_end=until_end, on_batch=on_batch)
+                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, tick=tick)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def _loop(
     max_batches: int | None,
     until_end: bool,
     on_batch: Callable[[LoopStats], None] | None,
+    tick: Callable[[], None] | None = None,
 ) -> LoopStats:
     """``finish`` None: ``prepare`` does the whole batch, committed at once."""
     stats = LoopStats()
@@ -171,6 +175,8 @@ def _loop(
 
     try:
         while not stop.is_set() and (max_batches is None or started() < max_batches):
+            if tick:
+                tick()
             # With a batch in flight, take only what is already fetched: waiting
             # here would delay that batch's commit for nothing.
             polled = consumer.poll(timeout_ms=0 if in_flight else poll_timeout_ms)

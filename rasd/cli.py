@@ -129,7 +129,11 @@ def crawl(
     from crawlers.run import crawl as run_crawl
     from ingest.kafka_io import ensure_topics
 
+    from ingest.logs import bind_process
+
     settings = _settings()
+    # the crawl child process serves the metrics (crawlers/metrics.py): it does the work
+    bind_process(stage="crawl")
     path = _sources_path(sources, settings)
     loaded = _load_sources(path)
     ensure_topics(settings)
@@ -207,11 +211,13 @@ def sources_health(
 def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic is drained")] = False) -> None:
     """Run the ingest worker: pages -> extraction -> articles / dead letters."""
     from ingest.kafka_io import ensure_topics
+    from ingest.observability import observe
     from ingest.worker import run_ingest
 
     settings = _settings()
-    ensure_topics(settings)
-    stats = run_ingest(settings, stop=_stop_on_sigterm(), until_end=drain)
+    with observe(settings, "ingest") as observed:
+        ensure_topics(settings)
+        stats = run_ingest(settings, stop=_stop_on_sigterm(), until_end=drain, liveness=observed.liveness)
     typer.echo(json.dumps(vars(stats), indent=2))
 
 
@@ -237,14 +243,16 @@ def index(
     from indexer.engines.detect import open_configured_engine
     from indexer.worker import run_indexer
     from ingest.kafka_io import ensure_topics
+    from ingest.observability import observe
 
     settings = _index_settings(search_url)
-    ensure_topics(settings)
-    engine = open_configured_engine(settings)
-    try:
-        stats = run_indexer(settings, engine, stop=_stop_on_sigterm(), until_end=drain)
-    finally:
-        engine.close()
+    with observe(settings, "index") as observed:
+        ensure_topics(settings)
+        engine = open_configured_engine(settings)
+        try:
+            stats = run_indexer(settings, engine, stop=_stop_on_sigterm(), until_end=drain, liveness=observed.liveness)
+        finally:
+            engine.close()
     typer.echo(json.dumps(vars(stats), indent=2, default=str))
 
 

@@ -21,6 +21,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawlers.metrics import ROBOTS_REFUSED, source_of
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
@@ -51,6 +53,13 @@ class ExpiringRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._parsers.pop(netloc, None)
             self._read_at.pop(netloc, None)
         return parser
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest:
+            ROBOTS_REFUSED.labels(source_of(request)).inc()
+            raise
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         super()._robots_error(exc, netloc)  # requests waiting on it go on (the gate decides them)
