@@ -315,6 +315,22 @@ def check(
     raise typer.Exit(1 if problems else 0)
 
 
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="the same data as one JSON object, for scripts")] = False,
+    search_url: Annotated[Optional[list[str]], typer.Option(
+        "--search-url", help="engine(s) whose documents are counted (repeatable; default: RASD_SEARCH_URL)")] = None,
+    window: Annotated[float, typer.Option(min=0.5, max=30, help="seconds between the two samples of the rates")] = 3.0,
+    tail: Annotated[int, typer.Option(min=1, help="dead letters read per partition, newest first")] = 1000,
+) -> None:
+    """The pipeline on one screen: each stage's consumer lag and rate, recent dead letters by reason,
+    documents per engine, last crawl per source. A part whose server is down says so; the rest is shown."""
+    from rasd.status import pipeline_status, render_json, render_table
+
+    report = pipeline_status(_settings(), search_urls=search_url, window_s=window, tail=tail)
+    typer.echo(render_json(report) if as_json else render_table(report))
+
+
 @app.command("demo-site")
 def demo_site(port: Annotated[Optional[int], typer.Option(help="port (default: RASD_DEMO_SITE_PORT)")] = None,
               host: str = "127.0.0.1") -> None:
