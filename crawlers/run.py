@@ -100,6 +100,7 @@ def crawl_in_this_process(
     from scrapy.crawler import CrawlerProcess
 
     from crawlers.settings import continuous_overrides, download_slots, scrapy_settings
+    from ingest.logs import quiet_libraries
     from crawlers.spiders.monitor import MonitorSpider
     from crawlers.spiders.news import NewsSpider
 
@@ -113,6 +114,9 @@ def crawl_in_this_process(
     if continuous:
         overrides = {**continuous_overrides(), **overrides}
     process = CrawlerProcess(scrapy_settings(settings, **overrides))
+    # Scrapy has just set its loggers to DEBUG: per-request lines and the
+    # stats dump stay out of the default output (the report has the counts)
+    quiet_libraries(settings.log_level)
     crawler = process.create_crawler(MonitorSpider if continuous else NewsSpider)
     failures: list[Failure] = []
     # a crawl that cannot start (e.g. Kafka unreachable when the pipeline

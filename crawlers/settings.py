@@ -66,6 +66,8 @@ RASD_SEND_CHECK_EVERY_ITEMS = 200
 RASD_SEND_CHECK_EVERY_S = 5.0
 
 LOG_LEVEL = "INFO"
+# the library versions table at every start is noise in a crawler's log
+LOG_VERSIONS: list[str] = []
 LOG_FORMATTER = "crawlers.logformatter.RecordLogFormatter"
 
 

@@ -42,6 +42,14 @@ def _process_fields(_logger: object, _name: str, event: dict[str, Any]) -> dict[
 _NOISY = ("kafka", "urllib3", "scrapy", "twisted", "filelock", "trafilatura", "htmldate", "courlan")
 
 
+def quiet_libraries(level: str) -> None:
+    """Libraries at WARNING unless ``level`` is DEBUG. Scrapy sets its own
+    loggers when a crawler process is made: the crawl calls this again then."""
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for noisy in _NOISY:
+        logging.getLogger(noisy).setLevel(quiet)
+
+
 class _SlowTaskNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "blocking the event loop" not in record.getMessage()
@@ -49,9 +57,7 @@ class _SlowTaskNoise(logging.Filter):
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
-    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
-    for noisy in _NOISY:
-        logging.getLogger(noisy).setLevel(quiet)
+    quiet_libraries(level)
     # The search clients log every non-2xx answer (an expected 404 on a
     # missing alias included); the adapters raise on real failures anyway.
     for client in ("elastic_transport", "opensearch"):
