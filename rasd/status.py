@@ -208,39 +208,42 @@ def render_json(status: dict[str, Any]) -> str:
     return json.dumps(status, indent=2, ensure_ascii=False)
 
 
+def _section(title: str, part: Any, server: str, rows: Callable[[Any], list[str]], empty: Callable[[Any], str]) -> list[str]:
+    """One part of the table: its rows, a line when it has none, or why it could not be read."""
+    if isinstance(part, dict) and "unreachable" in part:
+        return ["", title, f"  {server} unreachable: {part['unreachable']}"]
+    return ["", title, *(rows(part) or [f"  {empty(part)}"])]
+
+
+def _group_rows(groups: list[dict[str, Any]]) -> list[str]:
+    lines = [f"  {'stage':7} {'group':32} {'lag':>8} {'committed/s':>12} {'arriving/s':>11}  per partition"]
+    for g in groups:
+        parts = " ".join(f"{p}:{r['lag']}" for p, r in g["partitions"].items())
+        note = "" if g["committed_yet"] else "  (no commits yet)"
+        lines.append(f"  {g['stage']:7} {g['group'][:32]:32} {g['lag']:>8} {g['committed_per_s']:>12} "
+                     f"{g['arriving_per_s']:>11}  {parts}{note}")
+    return lines
+
+
+def _engine_row(engine: dict[str, Any]) -> str:
+    what = (f"unreachable: {engine['unreachable']}" if "unreachable" in engine
+            else f"{engine['documents']} documents ({engine['distribution']})")
+    return f"  {engine['url']:32} {engine['alias']:20} {what}"
+
+
 def render_table(status: dict[str, Any]) -> str:
-    lines = [f"Rasd status at {status['at']}", "", "consumer groups (lag = end - committed)"]
-    groups = status["consumer_groups"]
-    if "unreachable" in groups:
-        lines.append(f"  kafka unreachable: {groups['unreachable']}")
-    else:
-        lines.append(f"  {'stage':7} {'group':32} {'lag':>8} {'committed/s':>12} {'arriving/s':>11}  per partition")
-        for g in groups:
-            parts = " ".join(f"{p}:{r['lag']}" for p, r in g["partitions"].items())
-            note = "" if g["committed_yet"] else "  (no commits yet)"
-            lines.append(f"  {g['stage']:7} {g['group'][:32]:32} {g['lag']:>8} {g['committed_per_s']:>12} "
-                         f"{g['arriving_per_s']:>11}  {parts}{note}")
-    letters = status["dead_letters"]
-    lines += ["", "dead letters (newest records of each partition)"]
-    if "unreachable" in letters:
-        lines.append(f"  kafka unreachable: {letters['unreachable']}")
-    elif not letters["by_reason"]:
-        lines.append(f"  none in the last {letters['tail_per_partition']} of {letters['topic']}")
-    else:
-        for row in letters["by_reason"]:
-            lines.append(f"  {row['stage']:7} {row['reason']:22} {row['count']:>6}  newest {row['newest']}")
-    lines += ["", "documents per engine"]
-    for engine in status["engines"]:
-        what = (f"unreachable: {engine['unreachable']}" if "unreachable" in engine
-                else f"{engine['documents']} documents ({engine['distribution']})")
-        lines.append(f"  {engine['url']:32} {engine['alias']:20} {what}")
-    crawl = status["crawl"]
-    lines += ["", "last crawl per source"]
-    if "unreachable" in crawl:
-        lines.append(f"  status index unreachable: {crawl['unreachable']}")
-    elif not crawl["sources"]:
-        lines.append(f"  nothing crawled yet ({crawl['index']})")
-    else:
-        for row in crawl["sources"]:
-            lines.append(f"  {row['source']:24} {row['urls']:>7} URLs  last fetch {row['last_fetched_at'] or '-'}")
-    return "\n".join(lines)
+    return "\n".join([
+        f"Rasd status at {status['at']}",
+        *_section("consumer groups (lag = end - committed)", status["consumer_groups"], "kafka", _group_rows,
+                  lambda _: "no consumer groups"),
+        *_section("dead letters (newest records of each partition)", status["dead_letters"], "kafka",
+                  lambda part: [f"  {r['stage']:7} {r['reason']:22} {r['count']:>6}  newest {r['newest']}"
+                                for r in part["by_reason"]],
+                  lambda part: f"none in the last {part['tail_per_partition']} of {part['topic']}"),
+        *_section("documents per engine", status["engines"], "engine", lambda engines: [_engine_row(e) for e in engines],
+                  lambda _: "no engine"),
+        *_section("last crawl per source", status["crawl"], "status index",
+                  lambda part: [f"  {r['source']:24} {r['urls']:>7} URLs  last fetch {r['last_fetched_at'] or '-'}"
+                                for r in part["sources"]],
+                  lambda part: f"nothing crawled yet ({part['index']})"),
+    ])
