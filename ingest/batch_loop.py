@@ -35,12 +35,20 @@ from typing import Any, TypeVar
 import structlog
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError, RebalanceInProgressError
+from kafka.errors import CommitFailedError, IllegalStateError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
+
+from ingest.kafka_io import NotAcknowledged
 
 log = structlog.get_logger(__name__)
 
 P = TypeVar("P")
+
+# Waiting for Kafka to come back: the first retry after a second, then
+# doubling up to 30 s; a warning at the first failure, then once a minute.
+OUTAGE_FIRST_S = 1.0
+OUTAGE_MAX_S = 30.0
+OUTAGE_LOG_EVERY_S = 60.0
 
 
 @dataclass
@@ -133,6 +141,29 @@ def _done() -> Future[None]:
     return future
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` means Kafka was away or slow rather than that the
+    batch itself is bad: the same batch can then be tried again."""
+    if isinstance(exc, NotAcknowledged):
+        return exc.transient
+    return isinstance(exc, KafkaError) and (exc.retriable or isinstance(exc, (CommitFailedError, IllegalStateError)))
+
+
+def rewind(consumer: KafkaConsumer, records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
+    """Seek each partition of ``records`` this consumer still owns back to
+    its first record there: the next polls return them again. Partitions
+    it lost are replayed from their last commit by their new owner."""
+    first: dict[TopicPartition, int] = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        first[tp] = min(first.get(tp, r.offset), r.offset)
+    owned = consumer.assignment()
+    for tp, offset in first.items():
+        if tp in owned:
+            consumer.seek(tp, offset)
+    return first
+
+
 def _loop(
     consumer: KafkaConsumer,
     prepare: Callable[[Sequence[ConsumerRecord]], Any],
@@ -152,23 +183,56 @@ def _loop(
     last_record = time.monotonic()
     end_offsets: dict[TopicPartition, int] = {}
     in_flight: _InFlight | None = None
+    # polled, not yet handed to ``finish`` (replayed if Kafka goes away now)
+    current: Sequence[ConsumerRecord] = ()
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-finish") if finish else None
+    outage = _Outage()
+
+    def commit(records: Sequence[ConsumerRecord]) -> None:
+        try:
+            consumer.commit(offsets=next_offsets(records))
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            log.warning("batch_commit_refused", records=len(records), error=str(exc),
+                        consequence="a later commit covers the batch, or its partitions' new owner replays it")
+        except KafkaError as exc:
+            if not is_transient(exc):
+                raise
+            # the broker or the group coordinator is away: same consequence
+            log.warning("batch_commit_failed", records=len(records), error=repr(exc),
+                        consequence="a later commit covers the batch, or it is replayed")
 
     def settle() -> None:
         nonlocal in_flight
         if in_flight is None:
             return
+        # raises if the batch failed: it stays in flight for recover()
+        in_flight.future.result()
         done, in_flight = in_flight, None
-        done.future.result()
-        try:
-            consumer.commit(offsets=next_offsets(done.records))
-        except (CommitFailedError, RebalanceInProgressError) as exc:
-            log.warning("batch_commit_refused", records=len(done.records), error=str(exc),
-                        consequence="a later commit covers the batch, or its partitions' new owner replays it")
+        commit(done.records)
         stats.batches += 1
         stats.records += len(done.records)
+        outage.over()
         if on_batch:
             on_batch(stats)
+
+    def recover(exc: BaseException) -> None:
+        """Kafka went away during a batch: the batches not committed are
+        read again once it answers (their outputs may go out twice: every
+        output is keyed or idempotent)."""
+        nonlocal in_flight, current
+        replay = list(current)
+        current = ()
+        if in_flight is not None:
+            try:
+                settle()
+            except Exception:  # noqa: BLE001 - any failure of that batch means: replay it too
+                replay = list(in_flight.records) + replay
+                in_flight = None
+        try:
+            rewind(consumer, replay)
+        except KafkaError as rewind_exc:  # the assignment is being revoked: its new owner replays
+            log.debug("batch_rewind_skipped", error=repr(rewind_exc))
+        outage.wait(exc, len(replay), stop)
 
     def started() -> int:
         return stats.batches + (in_flight is not None)
@@ -177,26 +241,38 @@ def _loop(
         while not stop.is_set() and (max_batches is None or started() < max_batches):
             if tick:
                 tick()
-            # With a batch in flight, take only what is already fetched: waiting
-            # here would delay that batch's commit for nothing.
-            polled = consumer.poll(timeout_ms=0 if in_flight else poll_timeout_ms)
-            records = [r for part in polled.values() for r in part]
-            if not records:
-                if in_flight is not None:
-                    settle()
+            try:
+                # With a batch in flight, take only what is already fetched: waiting
+                # here would delay that batch's commit for nothing.
+                polled = consumer.poll(timeout_ms=0 if in_flight else poll_timeout_ms)
+                current = [r for part in polled.values() for r in part]
+                if not current:
+                    if in_flight is not None:
+                        settle()
+                        continue
+                    if idle_exit_s is not None and time.monotonic() - last_record >= idle_exit_s:
+                        break
+                    if until_end and caught_up(consumer, end_offsets):
+                        break
                     continue
-                if idle_exit_s is not None and time.monotonic() - last_record >= idle_exit_s:
-                    break
-                if until_end and caught_up(consumer, end_offsets):
-                    break
-                continue
-            last_record = time.monotonic()
-            prepared = prepare(records)
-            settle()
-            in_flight = _InFlight(helper.submit(finish, prepared) if helper and finish else _done(), records)
-            if helper is None:
+                last_record = time.monotonic()
+                prepared = prepare(current)
                 settle()
-        settle()
+                in_flight = _InFlight(helper.submit(finish, prepared) if helper and finish else _done(), current)
+                current = ()
+                if helper is None:
+                    settle()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                recover(exc)
+        while in_flight is not None:
+            try:
+                settle()
+            except Exception as exc:
+                if not is_transient(exc) or stop.is_set():
+                    raise
+                recover(exc)
     finally:
         if in_flight is not None:
             # Leaving on an error: let the helper end before the caller closes
@@ -208,3 +284,32 @@ def _loop(
         if helper is not None:
             helper.shutdown(wait=True)
     return stats
+
+
+class _Outage:
+    """Waiting out Kafka: capped exponential backoff between attempts, a
+    warning for the first failure and then at most one a minute."""
+
+    def __init__(self) -> None:
+        self.first_s, self.max_s, self.log_every_s = OUTAGE_FIRST_S, OUTAGE_MAX_S, OUTAGE_LOG_EVERY_S
+        self.attempts = 0
+        self.since: float | None = None
+        self._logged_at = 0.0
+
+    def wait(self, exc: BaseException, replayed: int, stop: threading.Event) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        self.attempts += 1
+        delay = min(self.max_s, self.first_s * 2 ** (self.attempts - 1))
+        if self.attempts == 1 or now - self._logged_at >= self.log_every_s:
+            self._logged_at = now
+            log.warning("batch_not_delivered", error=repr(exc), records_to_replay=replayed, attempts=self.attempts,
+                        waiting_s=round(now - self.since, 1), retry_in_s=delay,
+                        consequence="the batch is read and handled again once Kafka answers")
+        stop.wait(delay)
+
+    def over(self) -> None:
+        if self.since is not None:
+            log.info("batch_delivered_again", after_s=round(time.monotonic() - self.since, 1), attempts=self.attempts)
+        self.since, self.attempts = None, 0

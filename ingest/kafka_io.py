@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from pydantic import BaseModel, ValidationError
 
 from ingest.models import DeadLetter
@@ -146,6 +146,17 @@ def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
     )
 
 
+class NotAcknowledged(RuntimeError):
+    """Outputs of a batch that Kafka did not acknowledge: the batch must not
+    be committed. ``transient``: every failure was one Kafka marks retriable
+    (broker away, timeouts, leader moves), so the same batch can be sent
+    again later; otherwise the broker refused the records themselves."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 class Publisher:
     """Sends contract models and remembers failures so a stage can refuse to
     commit its input when any of its outputs was not acknowledged."""
@@ -175,17 +186,25 @@ class Publisher:
         log.error("kafka_send_failed", error=repr(exc))
 
     def flush(self, timeout_s: float = 60.0) -> None:
-        """Block until every send is acknowledged; raise if any failed."""
-        self._producer.flush(timeout=timeout_s)
+        """Block until every send is acknowledged; raise NotAcknowledged if
+        any failed or some are still unacknowledged after ``timeout_s``."""
+        try:
+            self._producer.flush(timeout=timeout_s)
+        except KafkaTimeoutError as exc:
+            with self._lock:
+                self._errors.clear()
+            raise NotAcknowledged(f"Kafka send(s) not acknowledged within {timeout_s:g} s: {exc}", transient=True) from exc
         self.check()
 
     def check(self) -> None:
-        """Raise if a send already failed, without waiting for those in flight
-        (for callers that must not block, such as Scrapy's event loop)."""
+        """Raise NotAcknowledged if a send already failed, without waiting for
+        those in flight (for callers that must not block, such as Scrapy's
+        event loop)."""
         with self._lock:
             errors, self._errors = self._errors, []
         if errors:
-            raise RuntimeError(f"{len(errors)} Kafka send(s) failed, first: {errors[0]!r}")
+            transient = all(isinstance(e, KafkaError) and e.retriable for e in errors)
+            raise NotAcknowledged(f"{len(errors)} Kafka send(s) failed, first: {errors[0]!r}", transient=transient)
 
     def close(self, flush: bool = True) -> None:
         """Flush (unless the caller already failed) and close, bounded in time."""

@@ -216,3 +216,44 @@ def test_run_batches_commits_each_batch_once_handled_and_nothing_after_a_failure
     stats = _drain(settings, 100, run_batches, lambda records: rest.extend(_values(records)))
     assert sorted(rest + [v for batch in handled for v in batch]) == list(range(30))
     assert stats.records == len(rest)
+
+
+@pytest.mark.parametrize("overlapped", [False, True], ids=["run_batches", "run_overlapped_batches"])
+def test_outputs_kafka_did_not_acknowledge_are_retried_by_reading_the_batch_again(
+    settings: Settings, overlapped: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A transient refusal (the broker away, a send timed out) must not end
+    # the loop: the batch and any prepared after it are read again.
+    from ingest.kafka_io import NotAcknowledged
+
+    _produce(settings, 30)
+    handled: list[list[int]] = []
+    failures = iter([True, False, False, True])
+
+    def handle(values: list[int]) -> None:
+        if next(failures, False):
+            raise NotAcknowledged("1 Kafka send(s) failed, first: KafkaTimeoutError()", transient=True)
+        handled.append(values)
+
+    monkeypatch.setattr("ingest.batch_loop.OUTAGE_FIRST_S", 0.05)
+    if overlapped:
+        stats = _drain(settings, 5, run_overlapped_batches, _values, handle)
+    else:
+        stats = _drain(settings, 5, run_batches, lambda records: handle(_values(records)))
+    delivered = [v for batch in handled for v in batch]
+    assert sorted(set(delivered)) == list(range(30)), "every record handled once Kafka answered"
+    assert stats.records == len(delivered)
+    assert _committed(settings, settings.ingest_group_id) == {0: 10, 1: 10, 2: 10}
+
+
+def test_a_refusal_kafka_says_is_final_ends_the_loop_with_the_batch_uncommitted(settings: Settings) -> None:
+    from ingest.kafka_io import NotAcknowledged
+
+    _produce(settings, 12)
+
+    def handle(records: Sequence[ConsumerRecord]) -> None:
+        raise NotAcknowledged("1 Kafka send(s) failed, first: MessageSizeTooLargeError()", transient=False)
+
+    with pytest.raises(NotAcknowledged):
+        _drain(settings, 4, run_batches, handle)
+    assert _committed(settings, settings.ingest_group_id) == {0: 0, 1: 0, 2: 0}
