@@ -39,3 +39,17 @@ def health(port: int) -> tuple[int, dict[str, Any]]:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
+
+
+def drop_ingest_stores(settings: Any, url: str) -> None:
+    """Delete the shared stores a test's ingest run created (site boilerplate,
+    story clusters, extraction log): the shared engine has a shard limit."""
+    from ingest.engines.detect import open_client
+
+    client = open_client(url, timeout_s=30.0)
+    try:
+        for index in (settings.boilerplate_index, settings.cluster_index, settings.extraction_log_index):
+            if client.index_exists(index):
+                client.delete_index(index)
+    finally:
+        client.close()

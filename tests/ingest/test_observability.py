@@ -11,7 +11,7 @@ from ingest.observability import observe
 from ingest.settings import Settings
 from ingest.worker import run_ingest
 from tests.ingest.pages import article_html, fetched_page
-from tests.observability_support import health, scrape, value
+from tests.observability_support import drop_ingest_stores, health, scrape, value
 
 
 def _wait_for(condition, timeout_s: float):  # type: ignore[no-untyped-def]
@@ -59,12 +59,15 @@ def test_an_ingest_run_counts_pages_by_outcome_and_its_lag_drains_to_zero(settin
     producer.flush()
     producer.close()
 
-    with observe(settings, "ingest") as observed:
-        assert observed.port
-        before = scrape(observed.port)
-        stats = run_ingest(settings, until_end=True, liveness=observed.liveness)
-        after = scrape(observed.port)
-        assert health(observed.port)[0] == 200
+    try:
+        with observe(settings, "ingest") as observed:
+            assert observed.port
+            before = scrape(observed.port)
+            stats = run_ingest(settings, until_end=True, liveness=observed.liveness)
+            after = scrape(observed.port)
+            assert health(observed.port)[0] == 200
+    finally:
+        drop_ingest_stores(settings, settings.search_url)
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)

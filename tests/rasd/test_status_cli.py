@@ -13,7 +13,9 @@ from indexer.worker import run_indexer
 from ingest.kafka_io import encode
 from ingest.worker import run_ingest
 from rasd.cli import app
+from tests.indexer.conftest import _drop_alias
 from tests.indexer.support import settings_env
+from tests.observability_support import drop_ingest_stores
 from tests.ingest.pages import article_html, fetched_page
 
 runner = CliRunner()
@@ -34,9 +36,9 @@ def test_status_json_shows_lag_dead_letters_by_reason_documents_and_last_crawls(
         encode(fetched_page("<h1>Server error</h1>", url="https://news.example/500", status=500)),
         b"this is not a page",
     ])
-    assert run_ingest(settings, until_end=True).articles == 1
     engine = open_engine(opensearch_url, timeout_s=30.0)
     try:
+        assert run_ingest(settings, until_end=True).articles == 1
         assert run_indexer(settings, engine, until_end=True).indexed == 1
         engine.refresh(settings.articles_alias)
         # two pages arrive after the ingest worker stopped: its lag
@@ -46,6 +48,8 @@ def test_status_json_shows_lag_dead_letters_by_reason_documents_and_last_crawls(
         result = runner.invoke(app, ["status", "--json", "--window", "0.5"], env=settings_env(settings))
     finally:
         engine.close()
+        drop_ingest_stores(settings, opensearch_url)
+        _drop_alias(opensearch_url, settings.articles_alias)
 
     assert result.exit_code == 0, result.output
     status = json.loads(result.stdout)
