@@ -92,7 +92,8 @@ class KafkaPublishPipeline:
             topic, key, stat = self.settings.topic_pages, document_id(item.final_url), PAGES_STAT
         elif isinstance(item, DeadLetter):
             topic, key, stat = self.settings.topic_dead_letters, _key(item), DEAD_LETTER_STAT.format(reason=item.reason)
-            log.info("crawl_dead_letter", reason=item.reason, url=item.url, detail=item.detail)
+            log.info("crawl_dead_letter", reason=item.reason, url=item.url, source=item.source, document_id=key,
+                     detail=item.detail)
         else:
             raise DropItem(f"not a Rasd record: {type(item).__name__}")
         try:

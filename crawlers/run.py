@@ -100,6 +100,7 @@ def crawl_in_this_process(
     from scrapy.crawler import CrawlerProcess
 
     from crawlers.settings import continuous_overrides, download_slots, scrapy_settings
+    from ingest.logs import quiet_libraries
     from crawlers.spiders.monitor import MonitorSpider
     from crawlers.spiders.news import NewsSpider
 
@@ -113,6 +114,9 @@ def crawl_in_this_process(
     if continuous:
         overrides = {**continuous_overrides(), **overrides}
     process = CrawlerProcess(scrapy_settings(settings, **overrides))
+    # Scrapy has just set its loggers to DEBUG: per-request lines and the
+    # stats dump stay out of the default output (the report has the counts)
+    quiet_libraries(settings.log_level)
     crawler = process.create_crawler(MonitorSpider if continuous else NewsSpider)
     failures: list[Failure] = []
     # a crawl that cannot start (e.g. Kafka unreachable when the pipeline
@@ -251,11 +255,12 @@ _EARLY_STOP = threading.Event()
 def _run_job(job_path: Path, report_path: Path) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: _EARLY_STOP.set())
-    from ingest.logs import configure_logging
+    from ingest.logs import bind_process, configure_logging
 
     job = json.loads(job_path.read_text(encoding="utf-8"))
     settings = Settings(**job["settings"])
     configure_logging(settings.log_level, settings.log_json)
+    bind_process(stage="crawl")
     # Rasd's logging owns the root handler; a second one from Scrapy would
     # print every line twice. Scrapy sets its own loggers to DEBUG, so the
     # level is enforced on the handler instead.

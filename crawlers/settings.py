@@ -45,6 +45,8 @@ COOKIES_ENABLED = False
 DUPEFILTER_CLASS = "crawlers.dupefilter.CanonicalUrlDupeFilter"
 
 ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
+# Prometheus /metrics and /healthz of the crawl process (RASD_METRICS_PORT)
+EXTENSIONS = {"crawlers.metrics.CrawlMetrics": 500}
 # Scrapy's defaults (robots.txt, retry, redirect, compression...) plus the
 # politeness gate, last before the download so it sees every retry and redirect
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {
@@ -71,6 +73,8 @@ RASD_SEND_CHECK_EVERY_ITEMS = 200
 RASD_SEND_CHECK_EVERY_S = 5.0
 
 LOG_LEVEL = "INFO"
+# the library versions table at every start is noise in a crawler's log
+LOG_VERSIONS: list[str] = []
 LOG_FORMATTER = "crawlers.logformatter.RecordLogFormatter"
 
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Protocol
 
 import structlog
 from kafka import KafkaConsumer, TopicPartition
+
+from indexer.metrics import STALLED
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +100,7 @@ class Stall:
         stats: StallStats,
         keeper: GroupKeeper,
         stop: threading.Event,
+        tick: Callable[[], None] | None = None,
     ) -> None:
         self._step = step
         self._engine = engine
@@ -106,6 +110,9 @@ class Stall:
         self._stats = stats
         self._keeper = keeper
         self._stop = stop
+        # the process is alive while it waits: liveness keeps ticking, the
+        # stall shows in rasd_index_stalled instead
+        self._tick = tick
         self._started: float | None = None
         self._attempts = 0
         self._next_log = 0.0
@@ -119,6 +126,7 @@ class Stall:
             self._stats.stalled_since = datetime.now(timezone.utc)
             self._stats.stalls += 1
             self._keeper.pause()
+            STALLED.labels(self._engine, self._step).set(1)
         self._attempts += 1
         self._stats.stall_reason = f"{self._step}: {reason}"
         delay = backoff_delay(self._attempts, self._initial_s, self._max_s)
@@ -140,6 +148,8 @@ class Stall:
         deadline = time.monotonic() + seconds
         while True:
             self._keeper.keep_alive()
+            if self._tick is not None:
+                self._tick()
             left = deadline - time.monotonic()
             if self._stop.wait(min(max(left, 0.0), _KEEPALIVE_S)):
                 raise IndexingStopped(f"stopped while {self._step} waited for {self._engine}; batch left uncommitted")
@@ -155,6 +165,7 @@ class Stall:
         self._stats.stalled_since = None
         self._stats.stall_reason = None
         self._keeper.resume()
+        STALLED.labels(self._engine, self._step).set(0)
         log.info("index_stall_over", step=self._step, engine=self._engine, stalled_s=round(seconds, 1),
                  attempts=self._attempts)
         self._started = None

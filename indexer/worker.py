@@ -24,6 +24,8 @@ from ingest.kafka_io import ContractError, Publisher, excerpt, decode, make_cons
 from ingest.engines.errors import EngineError
 from ingest.models import Alert, Article, DeadLetter, utcnow
 from ingest.settings import Settings
+from ingest.observability import Liveness, LoopWatch
+from indexer import metrics
 from indexer.alerts.emit import PendingAlert, emit_alerts
 from indexer.alerts.percolate import RuleMatch, percolate
 from indexer.alerts.records import alert_id
@@ -81,8 +83,10 @@ class _BatchIndexer:
         *,
         consumer: KafkaConsumer | None = None,
         stop: threading.Event | None = None,
+        tick: Callable[[], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._tick = tick
         self._engine = engine
         self._publisher = publisher
         self._stats = stats
@@ -154,6 +158,7 @@ class _BatchIndexer:
         elapsed = time.monotonic() - started
         self._stats.busy_s += elapsed
         self._stats.last_batch_end = started + elapsed
+        metrics.batch_indexed(self._engine.distribution, elapsed, indexed, len(alerts))
         log.info(
             "index_batch",
             engine=self._engine.distribution,
@@ -235,6 +240,7 @@ class _BatchIndexer:
             stats=self._stats,
             keeper=self._keeper,
             stop=self._stop,
+            tick=self._tick,
         )
 
     def _with_retries(self, call: Callable[[], T], what: str) -> T:
@@ -308,6 +314,7 @@ def run_indexer(
     idle_exit_s: float | None = None,
     max_batches: int | None = None,
     until_end: bool = False,
+    liveness: Liveness | None = None,
 ) -> IndexerStats:
     """Consume ``settings.topic_articles`` into ``settings.articles_alias``
     until ``stop`` is set, the topic has been idle for ``idle_exit_s``,
@@ -315,7 +322,8 @@ def run_indexer(
     drained. An engine that cannot take writes is waited for, however long
     (``stop`` still ends the wait, leaving the batch uncommitted). Raises
     (leaving the current batch uncommitted) if Kafka refuses a dead letter
-    or the engine refuses a request as a whole (percolation, alerts)."""
+    or the engine refuses a request as a whole (percolation, alerts).
+    ``liveness`` is ticked on every turn of the consume loop and of a stall's wait."""
     lifecycle = IndexLifecycle.start(settings, engine)  # type: ignore[arg-type]
     write_index = lifecycle.write_index
     group = group_id(settings, engine)
@@ -338,7 +346,8 @@ def run_indexer(
             consumer = make_consumer(settings, settings.topic_articles, group,
                                      client_id=f"rasd-indexer-{engine.distribution}")
             try:
-                indexer = _BatchIndexer(settings, engine, publisher, stats, consumer=consumer, stop=stop)
+                watch = LoopWatch(consumer, group, settings, liveness)
+                indexer = _BatchIndexer(settings, engine, publisher, stats, consumer=consumer, stop=stop, tick=watch.tick)
                 try:
                     run_batches(
                         consumer,
@@ -349,7 +358,9 @@ def run_indexer(
                         max_batches=max_batches,
                         until_end=until_end,
                         batch_max_s=settings.batch_max_s,
+                        tick=watch.tick,
                     )
+                    watch.finish()
                 except IndexingStopped as exc:
                     log.warning("indexer_stopped_while_stalled", engine=engine.distribution, detail=str(exc))
                 failed = False

@@ -90,6 +90,7 @@ def run_batches(
     until_end: bool = False,
     on_batch: Callable[[LoopStats], None] | None = None,
     batch_max_s: float | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> LoopStats:
     """Poll, hand each batch to ``handle_batch``, then commit.
 
@@ -103,9 +104,10 @@ def run_batches(
     assigned (drain what is there, then return: batch runs and the demo).
     ``batch_max_s`` bounds a batch in time as well: once batches are seen
     to take longer, fewer records are taken at once (see ``_Pace``).
+    ``tick`` is called on every turn of the loop (liveness, metrics).
     """
     return _loop(consumer, handle_batch, None, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
-                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, batch_max_s=batch_max_s)
+                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, batch_max_s=batch_max_s, tick=tick)
 
 
 def run_overlapped_batches(
@@ -120,6 +122,7 @@ def run_overlapped_batches(
     until_end: bool = False,
     on_batch: Callable[[LoopStats], None] | None = None,
     batch_max_s: float | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> LoopStats:
     """Poll; ``prepare`` each batch on this thread, then ``finish`` it on a
     helper thread while the next batch is polled and prepared; commit a
@@ -127,7 +130,7 @@ def run_overlapped_batches(
     loop with that batch (and any later one) uncommitted. The other
     arguments mean what they mean for ``run_batches``."""
     return _loop(consumer, prepare, finish, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
-                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, batch_max_s=batch_max_s)
+                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, batch_max_s=batch_max_s, tick=tick)
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ def _loop(
     until_end: bool,
     on_batch: Callable[[LoopStats], None] | None,
     batch_max_s: float | None,
+    tick: Callable[[], None] | None = None,
 ) -> LoopStats:
     """``finish`` None: ``prepare`` does the whole batch, committed at once."""
     stats = LoopStats()
@@ -248,6 +252,8 @@ def _loop(
 
     try:
         while not stop.is_set() and (max_batches is None or started() < max_batches):
+            if tick:
+                tick()
             try:
                 # With a batch in flight, take only what is already fetched: waiting
                 # here would delay that batch's commit for nothing.

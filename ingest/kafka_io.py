@@ -14,6 +14,8 @@ from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from pydantic import BaseModel, ValidationError
 
 from ingest.kafka_connection import kafka_client_kwargs
+from ingest.models import DeadLetter
+from ingest.observability import DEAD_LETTERS
 from ingest.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -168,7 +170,11 @@ class Publisher:
     def send(self, topic: str, model: BaseModel, key: str | None = None) -> Any:
         """Send asynchronously; returns kafka-python's future (callbacks run
         in the producer's I/O thread once the broker acknowledged)."""
-        return self.send_raw(topic, encode(model), key)
+        future = self.send_raw(topic, encode(model), key)
+        if isinstance(model, DeadLetter):
+            # every stage's dead letters pass here: one place to count them
+            DEAD_LETTERS.labels(model.stage, model.reason).inc()
+        return future
 
     def send_raw(self, topic: str, value: bytes, key: str | None = None) -> Any:
         future = self._producer.send(topic, value=value, key=key.encode() if key else None)

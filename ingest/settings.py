@@ -230,6 +230,23 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # Observability: every long-running process (crawl child, ingest, index,
+    # notify) serves Prometheus /metrics and /healthz on this port. None: off,
+    # the default for commands run by hand (two processes on one machine
+    # cannot share a port); 0: any free port (logged as metrics_serving);
+    # docker-compose.yml sets 9400 in each container.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # 127.0.0.1 keeps the endpoint on the machine; compose uses 0.0.0.0 so
+    # Prometheus can reach the containers.
+    metrics_host: str = "127.0.0.1"
+    # /healthz turns 503 once a process's work loop has not turned for this
+    # long (a worker stuck, not just Kafka unreachable). Above the slowest
+    # batch: a notifier batch waits for webhooks (alert_webhook_timeout_s each).
+    liveness_stale_s: float = Field(default=300.0, gt=0)
+    # A consumer's lag (end offset - position per partition) is measured at
+    # most this often: it costs a request to the broker.
+    metrics_lag_interval_s: float = Field(default=5.0, gt=0)
+
     @property
     def user_agent_header(self) -> str:
         return f"{self.crawl_user_agent} (+{self.crawl_contact_url})" if self.crawl_contact_url else self.crawl_user_agent

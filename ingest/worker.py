@@ -22,8 +22,10 @@ from ingest.extraction import ExtractionError, classification_of, extract_articl
 from ingest.extraction_log import ExtractionLog, PageOutcome
 from ingest.identity import document_id
 from ingest.kafka_io import ContractError, Publisher, decode, encode, excerpt, make_consumer, make_producer
+from ingest import metrics
 from ingest.batch_loop import run_overlapped_batches
 from ingest.models import Article, DeadLetter, DeadLetterReason, FetchedPage
+from ingest.observability import Liveness, LoopWatch
 from ingest.settings import Settings
 from ingest.source_profiles import SourceProfiles
 
@@ -50,6 +52,7 @@ class IngestStats:
     def dead(self, reason: str) -> None:
         with self._lock:
             self.dead_letters[reason] = self.dead_letters.get(reason, 0) + 1
+        metrics.page_dead(reason)
 
 
 @dataclass
@@ -138,7 +141,7 @@ def extract_record(record: ConsumerRecord, batch: ExtractedBatch, profiles: Sour
     except ExtractionError as exc:
         batch.dead(exc.reason, exc.detail, page, where)
     except Exception as exc:  # a parser bug on one page must not stop the stage
-        log.exception("extraction_crashed", url=page.final_url)
+        log.exception("extraction_crashed", url=page.final_url, source=page.source, document_id=document_id(page.final_url))
         batch.dead("extraction_failed", repr(exc), page, where)
     return None
 
@@ -153,6 +156,7 @@ def _publish(item: _Extracted, article: Article, batch: ExtractedBatch) -> None:
         return
     batch.stats.articles += 1
     batch.publisher.send_raw(settings.topic_articles, value, key=article.id)
+    metrics.article_published(article.language)
     batch.published(item.page, article)
 
 
@@ -174,6 +178,7 @@ def finish_batch(batch: ExtractedBatch, parts: IngestParts) -> None:
     articles published, the outcomes logged, every output acknowledged (or
     an exception: the batch must not be committed)."""
     settings, stats = batch.settings, batch.stats
+    started = time.monotonic()
     extracted = batch.extracted
     kept: list[tuple[_Extracted, Article]] = []
     for item, clean in zip(extracted, parts.boilerplate.clean([item.article for item in extracted])):
@@ -203,6 +208,7 @@ def finish_batch(batch: ExtractedBatch, parts: IngestParts) -> None:
     # Raises if any output was not acknowledged: the batch stays uncommitted.
     batch.publisher.flush()
     stats.last_batch_end = time.monotonic()
+    metrics.BATCH_SECONDS.observe(stats.last_batch_end - started)
 
 
 def process_batch(records: Sequence[ConsumerRecord], settings: Settings, publisher: Publisher, stats: IngestStats,
@@ -219,7 +225,10 @@ def run_ingest(
     idle_exit_s: float | None = None,
     max_batches: int | None = None,
     until_end: bool = False,
+    liveness: Liveness | None = None,
 ) -> IngestStats:
+    """Consume the pages topic until ``stop``, idle, ``max_batches`` or (``until_end``)
+    drained. ``liveness`` is ticked on every turn of the consume loop."""
     stats = IngestStats()
 
     def progress(loop: object) -> None:
@@ -227,6 +236,7 @@ def run_ingest(
                  boilerplate_lines=stats.boilerplate_lines, clustered=stats.clustered, unclustered=stats.unclustered)
 
     consumer = make_consumer(settings, settings.topic_pages, settings.ingest_group_id, client_id="rasd-ingest")
+    watch = LoopWatch(consumer, settings.ingest_group_id, settings, liveness)
     parts = IngestParts.open(settings)
     try:
         publisher = Publisher(make_producer(settings, client_id="rasd-ingest"))
@@ -239,7 +249,8 @@ def run_ingest(
                 consumer, lambda records: extract_batch(records, settings, publisher, stats, parts),
                 lambda batch: finish_batch(batch, parts), poll_timeout_ms=settings.consumer_poll_timeout_ms, stop=stop,
                 idle_exit_s=idle_exit_s, max_batches=max_batches, until_end=until_end, on_batch=progress,
-                batch_max_s=settings.batch_max_s)
+                batch_max_s=settings.batch_max_s, tick=watch.tick)
+            watch.finish()
             failed = False
         finally:
             publisher.close(flush=not failed)

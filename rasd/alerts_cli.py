@@ -17,18 +17,20 @@ def notify() -> None:
     from indexer.alerts.notifier import run_notifier
     from ingest.engines.detect import open_configured_client
     from ingest.kafka_io import ensure_topics
+    from ingest.observability import observe
     from rasd.cli import _settings, _stop_on_sigterm
 
     settings = _settings()
-    ensure_topics(settings)
-    client = open_configured_client(settings)
     stop = _stop_on_sigterm()
     # Ctrl-C ends it the same way: the batch in flight is finished and committed.
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        stats = run_notifier(settings, client, stop=stop)
-    finally:
-        client.close()
+    with observe(settings, "notify") as observed:
+        ensure_topics(settings)
+        client = open_configured_client(settings)
+        try:
+            stats = run_notifier(settings, client, stop=stop, liveness=observed.liveness)
+        finally:
+            client.close()
     typer.echo(json.dumps(vars(stats), indent=2))
 
 

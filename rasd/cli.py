@@ -129,7 +129,11 @@ def crawl(
     from crawlers.run import crawl as run_crawl
     from ingest.kafka_io import ensure_topics
 
+    from ingest.logs import bind_process
+
     settings = _settings()
+    # the crawl child process serves the metrics (crawlers/metrics.py): it does the work
+    bind_process(stage="crawl")
     path = _sources_path(sources, settings)
     loaded = _load_sources(path)
     ensure_topics(settings)
@@ -207,11 +211,13 @@ def sources_health(
 def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic is drained")] = False) -> None:
     """Run the ingest worker: pages -> extraction -> articles / dead letters."""
     from ingest.kafka_io import ensure_topics
+    from ingest.observability import observe
     from ingest.worker import run_ingest
 
     settings = _settings()
-    ensure_topics(settings)
-    stats = run_ingest(settings, stop=_stop_on_sigterm(), until_end=drain)
+    with observe(settings, "ingest") as observed:
+        ensure_topics(settings)
+        stats = run_ingest(settings, stop=_stop_on_sigterm(), until_end=drain, liveness=observed.liveness)
     typer.echo(json.dumps(vars(stats), indent=2))
 
 
@@ -237,14 +243,16 @@ def index(
     from indexer.engines.detect import open_configured_engine
     from indexer.worker import run_indexer
     from ingest.kafka_io import ensure_topics
+    from ingest.observability import observe
 
     settings = _index_settings(search_url)
-    ensure_topics(settings)
-    engine = open_configured_engine(settings)
-    try:
-        stats = run_indexer(settings, engine, stop=_stop_on_sigterm(), until_end=drain)
-    finally:
-        engine.close()
+    with observe(settings, "index") as observed:
+        ensure_topics(settings)
+        engine = open_configured_engine(settings)
+        try:
+            stats = run_indexer(settings, engine, stop=_stop_on_sigterm(), until_end=drain, liveness=observed.liveness)
+        finally:
+            engine.close()
     typer.echo(json.dumps(vars(stats), indent=2, default=str))
 
 
@@ -305,6 +313,22 @@ def check(
     for problem in problems:
         typer.echo(problem, err=True)
     raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="the same data as one JSON object, for scripts")] = False,
+    search_url: Annotated[Optional[list[str]], typer.Option(
+        "--search-url", help="engine(s) whose documents are counted (repeatable; default: RASD_SEARCH_URL)")] = None,
+    window: Annotated[float, typer.Option(min=0.5, max=30, help="seconds between the two samples of the rates")] = 3.0,
+    tail: Annotated[int, typer.Option(min=1, help="dead letters read per partition, newest first")] = 1000,
+) -> None:
+    """The pipeline on one screen: each stage's consumer lag and rate, recent dead letters by reason,
+    documents per engine, last crawl per source. A part whose server is down says so; the rest is shown."""
+    from rasd.status import pipeline_status, render_json, render_table
+
+    report = pipeline_status(_settings(), search_urls=search_url, window_s=window, tail=tail)
+    typer.echo(render_json(report) if as_json else render_table(report))
 
 
 @app.command("demo-site")

@@ -67,9 +67,25 @@ def test_every_command_compose_runs_is_a_rasd_subcommand():
     services = _resolved()["services"]
     for name in ("crawler", "ingest", "indexer", "demo-site"):
         assert services[name]["command"][0] in click_app.commands, name
-    for name in ("crawler", "ingest", "indexer"):
-        test = services[name]["healthcheck"]["test"]
-        assert test[1:3] == ["rasd", "check"]
+
+
+LONG_RUNNING = ("crawler", "ingest", "indexer", "notifier")
+
+
+def test_long_running_services_serve_metrics_and_their_health_checks_ask_their_liveness():
+    from ingest.settings import Settings
+
+    services = _resolved()["services"]
+    for name in LONG_RUNNING:
+        service = services[name]
+        env = Settings(**{k[len("RASD_"):].lower(): v for k, v in service["environment"].items()
+                          if k.startswith("RASD_") and k != "RASD_SOURCES_FILE"})
+        assert env.metrics_port and env.metrics_host == "0.0.0.0", name
+        assert str(env.metrics_port) in [str(p) for p in service.get("expose", [])], name
+        test = service["healthcheck"]["test"]
+        # the process's own /healthz on its metrics port, not just "Kafka answers"
+        assert test[0] == "CMD" and f"http://127.0.0.1:{env.metrics_port}/healthz" in " ".join(test), name
+        assert "start_period" in service["healthcheck"], name
 
 
 def test_compose_uses_the_same_server_versions_as_the_local_stack():
@@ -103,7 +119,7 @@ def test_alert_rules_are_synced_by_a_one_shot_service_and_delivered_by_a_notifie
     assert rules["command"] == ["rules", "apply"] and rules["restart"] == "on-failure"
     assert "rules" in click_app.commands and "notify" in click_app.commands
     assert notifier["command"] == ["notify"] and notifier["restart"] == "unless-stopped"
-    assert notifier["healthcheck"]["test"][1:3] == ["rasd", "check"]
+    assert "/healthz" in " ".join(notifier["healthcheck"]["test"])
     # the mounted rules file is one `rasd rules apply` accepts
     # this compose version prints short volume syntax: host:container:mode
     target = rules["environment"]["RASD_RULES_FILE"]

@@ -32,6 +32,7 @@ from ingest.engines.errors import EngineError
 from ingest.batch_loop import is_transient, next_offsets
 from ingest.kafka_io import ContractError, decode, encode, excerpt, make_consumer, make_producer
 from ingest.models import DeadLetter, FrontierLink
+from ingest.observability import ConsumerLag
 from ingest.settings import Settings
 
 from crawlers.frontier.ownership import Ownership, host_partition
@@ -98,6 +99,7 @@ class FrontierWorker:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self._beat = time.monotonic()
+        self._lag = ConsumerLag(settings.crawler_group_id, settings.metrics_lag_interval_s)
         self._unassigned_since: float | None = None
         self.stats = {"links_consumed": 0, "links_new": 0, "due_taken": 0, "updates_written": 0}
 
@@ -266,6 +268,7 @@ class FrontierWorker:
         self._rejoin_if_left_out()
         assert self._consumer is not None
         polled = self._consumer.poll(timeout_ms=tick_ms)
+        self._lag.update(self._consumer)
         records = [r for part in polled.values() for r in part]
         if records:
             try:

@@ -32,6 +32,8 @@ from scrapy.utils.httpobj import urlparse_cached
 import structlog
 from twisted.internet.defer import Deferred
 
+from crawlers.metrics import ROBOTS_REFUSED, source_of
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
@@ -93,7 +95,11 @@ class ExpiringRobotsTxtMiddleware(RobotsTxtMiddleware):
                 f"not fetched: robots.txt unavailable ({rp.why}); the site counts as disallowing everything "
                 "until its robots.txt is read again"
             )
-        super().process_request_2(rp, request)
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest:
+            ROBOTS_REFUSED.labels(source_of(request)).inc()
+            raise
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:

@@ -135,7 +135,8 @@ class NewsSpider(Spider):
 
     def _listing_unreadable(self, response: Response, exc: Exception) -> DeadLetter:
         what = response.meta["listing"]
-        log.warning("listing_unreadable", listing=what, url=response.url, error=str(exc))
+        log.warning("listing_unreadable", listing=what, url=response.url, source=response.meta.get("rasd_source"),
+                    error=str(exc))
         self.crawler.stats.inc_value(f"rasd/listings_unreadable/{what}")
         return DeadLetter(
             stage="crawl",
@@ -251,7 +252,8 @@ class NewsSpider(Spider):
         what = request.meta.get("listing", "listing")
         record = failure_record(failure, request.url, source=request.meta["rasd_source"], what=what)
         if record is not None:
-            log.warning("listing_failed", listing=what, url=request.url, reason=record.reason, detail=record.detail)
+            log.warning("listing_failed", listing=what, url=request.url, source=record.source, reason=record.reason,
+                        detail=record.detail)
             yield record
 
     # -- articles -------------------------------------------------------------

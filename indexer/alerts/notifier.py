@@ -34,9 +34,11 @@ from ingest.batch_loop import run_batches
 from ingest.kafka_io import ContractError, Publisher, decode, excerpt, make_consumer, make_producer
 from ingest.models import Alert, DeadLetter, utcnow
 from ingest.settings import Settings
+from ingest.observability import Liveness, LoopWatch
 from indexer.alerts import outbox
 from indexer.alerts.cooldown import cooldowns_index, cooldowns_index_body, digest_turn, enter_window
 from indexer.alerts.emit import ensure_alerts_index
+from indexer.metrics import NOTIFY_EVENTS
 from indexer.alerts.webhooks import (
     Event,
     WebhookResult,
@@ -110,6 +112,7 @@ class Notifier:
         with self._lock:
             for name, value in increments.items():
                 setattr(self.stats, name, getattr(self.stats, name) + value)
+                NOTIFY_EVENTS.labels(name).inc(value)
 
     def _session(self) -> requests.Session:
         # requests sessions are not thread-safe: one per pool thread.
@@ -376,11 +379,13 @@ def run_notifier(
     *,
     stop: threading.Event | None = None,
     idle_exit_s: float | None = None,
+    liveness: Liveness | None = None,
 ) -> NotifierStats:
     """Deliver alerts from ``settings.topic_alerts`` (group
     ``settings.notifier_group_id``) and sweep the alerts index every
     ``settings.alert_sweep_interval_s`` until ``stop`` is set or (``idle_exit_s``)
-    the topic has been quiet that long. Raises when the engine or Kafka fails
+    the topic has been quiet that long; ``liveness`` is ticked on every turn
+    of the consume loop. Raises when the engine or Kafka fails
     for good, leaving the batch in flight uncommitted."""
     ensure_alerts_index(client, settings)
     client.ensure_plain_index(cooldowns_index(settings), cooldowns_index_body())
@@ -398,6 +403,7 @@ def run_notifier(
     try:
         consumer = make_consumer(settings, settings.topic_alerts, settings.notifier_group_id, client_id="rasd-notifier")
         try:
+            watch = LoopWatch(consumer, settings.notifier_group_id, settings, liveness)
             run_batches(
                 consumer,
                 notifier.handle_batch,
@@ -405,7 +411,9 @@ def run_notifier(
                 stop=stop,
                 idle_exit_s=idle_exit_s,
                 batch_max_s=settings.batch_max_s,
+                tick=watch.tick,
             )
+            watch.finish()
             failed = False
         finally:
             consumer.close(autocommit=False)
