@@ -40,6 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psutil
@@ -135,6 +136,8 @@ class Kill:
     moment: str  # "in_batch" (outputs out, no commit yet) or "random"
     returncode: int | None = None
     orphan: psutil.Process | None = None
+    # the temporary folder the killed parent made for its crawl child
+    orphan_folder: Path | None = None
 
 
 @dataclass
@@ -221,8 +224,9 @@ def _kill_series(trial: Trial, name: str, rng: random.Random, errors: list[BaseE
                 # the parent, its child gone without a report, exits 1
                 kill.returncode = stage.wait(30)
             elif target == "parent":
-                children = stage.children("crawlers.run")
-                kill.orphan = children[0] if children else None
+                (kill.orphan,) = stage.children("crawlers.run")
+                cmdline = kill.orphan.cmdline()
+                kill.orphan_folder = Path(cmdline[cmdline.index("--job") + 1]).parent
                 kill.returncode = stage.kill()
             else:
                 kill.returncode = stage.kill()
@@ -333,6 +337,7 @@ def trial(stack_settings: Settings, opensearch_url: str, tmp_path_factory: pytes
         run.articles = read_topic(settings, settings.topic_articles, Article)
         run.dead_letters = read_topic(settings, settings.topic_dead_letters, DeadLetter)
         run.indexed = _indexed(settings)
+        print(_summary(run))  # shown with a failure (or -s)
         yield run
     finally:
         for stage in stages.values():
@@ -342,6 +347,18 @@ def trial(stack_settings: Settings, opensearch_url: str, tmp_path_factory: pytes
         site.stop()
         dead_ends.close()
         drop_run(settings)
+
+
+def _summary(run: Trial) -> str:
+    """What the trial did, for the reader of a failure."""
+    pages = Counter(key for key, _ in run.pages)
+    sent = Counter(article.id for _, article in run.articles)
+    letters = Counter(key for key, _ in run.dead_letters)
+    kills = ", ".join(f"{k.stage}@{k.at_s}s:{k.target}/{k.moment}" for k in run.kills)
+    return (f"kill trials, seed {SEED}: {kills}\n"
+            f"  pages on Kafka {len(run.pages)} ({len(pages)} distinct), articles {len(run.articles)} ({len(sent)} distinct),"
+            f" dead letters {len(run.dead_letters)} ({len(letters)} keys), documents {len(run.indexed)},"
+            f" written more than once {sum(1 for v in run.indexed.values() if v[0] > 1)}")
 
 
 def _urls(ids: set[str], urls: list[str]) -> list[str]:
@@ -411,12 +428,13 @@ def test_dead_letters_about_one_input_share_one_key(trial: Trial):
     assert [letter for _, letter in trial.dead_letters if letter.url in corpus] == []
 
 
-def test_a_killed_crawl_parent_leaves_no_orphan_crawl(trial: Trial):
-    orphans = [k.orphan for k in trial.kills if k.target == "parent"]
-    assert all(orphans), "each killed parent had its crawl child"
-    for orphan in orphans:
-        assert orphan is not None
+def test_a_killed_crawl_parent_leaves_no_orphan_crawl_and_no_temporary_folder(trial: Trial):
+    parents = [k for k in trial.kills if k.target == "parent"]
+    for kill in parents:
+        orphan = kill.orphan
+        assert orphan is not None and kill.orphan_folder is not None
         assert wait_for(lambda: gone(orphan), ORPHAN_EXIT_S, "orphan gone"), f"crawl child {orphan.pid} outlived its parent"
+        assert not kill.orphan_folder.exists(), "the crawl's temporary folder (its job's settings) was left behind"
 
 
 def test_every_stage_stops_on_sigterm_with_exit_0_after_the_trials(trial: Trial):
