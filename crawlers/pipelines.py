@@ -45,10 +45,6 @@ class Tracked:
     on_acked: Callable[[], None]
 
 
-def _key(record: DeadLetter) -> str | None:
-    return document_id(record.url) if record.url else None
-
-
 class KafkaPublishPipeline:
     def __init__(self, crawler: Crawler, settings: Settings, check_every: int, check_every_s: float) -> None:
         self.crawler = crawler
@@ -91,8 +87,8 @@ class KafkaPublishPipeline:
         if isinstance(item, FetchedPage):
             topic, key, stat = self.settings.topic_pages, document_id(item.final_url), PAGES_STAT
         elif isinstance(item, DeadLetter):
-            topic, key, stat = self.settings.topic_dead_letters, _key(item), DEAD_LETTER_STAT.format(reason=item.reason)
-            log.info("crawl_dead_letter", reason=item.reason, url=item.url, source=item.source, document_id=key,
+            topic, key, stat = self.settings.topic_dead_letters, item.key, DEAD_LETTER_STAT.format(reason=item.reason)
+            log.info("crawl_dead_letter", reason=item.reason, url=item.url, source=item.source, document_id=document_id(item.url) if item.url else None,
                      detail=item.detail)
         else:
             raise DropItem(f"not a Rasd record: {type(item).__name__}")

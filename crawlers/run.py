@@ -16,6 +16,7 @@ import ctypes.util
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -183,6 +184,7 @@ def crawl(
         "sources_file": str(sources_file) if sources_file else None,
         "continuous": continuous,
         "overrides": overrides,
+        "parent_pid": os.getpid(),
     }
     stop = stop or threading.Event()
     with tempfile.TemporaryDirectory(prefix="rasd-crawl-") as tmp:
@@ -255,9 +257,19 @@ _EARLY_STOP = threading.Event()
 def _run_job(job_path: Path, report_path: Path) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: _EARLY_STOP.set())
+    job = json.loads(job_path.read_text(encoding="utf-8"))
+    try:
+        return _run(job, report_path)
+    finally:
+        if os.getppid() != job.get("parent_pid", os.getppid()):
+            # The parent was killed and will not clean up: its temporary
+            # folder, with the job's settings in it, would stay behind.
+            shutil.rmtree(job_path.parent, ignore_errors=True)
+
+
+def _run(job: dict[str, Any], report_path: Path) -> int:
     from ingest.logs import bind_process, configure_logging
 
-    job = json.loads(job_path.read_text(encoding="utf-8"))
     settings = Settings(**job["settings"])
     configure_logging(settings.log_level, settings.log_json)
     bind_process(stage="crawl")

@@ -144,7 +144,7 @@ class _BatchIndexer:
             self._with_retries(lambda: emit_alerts(self._engine, self._publisher, self._settings, alerts), "alerts")
 
         for letter in dead:
-            self._publisher.send(self._settings.topic_dead_letters, letter, key=letter.url)
+            self._publisher.send(self._settings.topic_dead_letters, letter, key=letter.key)
         # Only acknowledged dead letters let the batch be committed.
         self._publisher.flush()
 

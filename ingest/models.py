@@ -253,3 +253,17 @@ class DeadLetter(_Contract):
     input_offset: int | None = None
     payload_excerpt: str | None = Field(default=None, description="first bytes of an unreadable input, for diagnosis")
     occurred_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def key(self) -> str | None:
+        """The letter's Kafka key, the same for every letter a stage writes
+        about the same input. Stages are at-least-once: a batch replayed after
+        a crash sends its dead letters again, and a page fetched again sends
+        its own; the key lets a reader keep one per input. The input is the
+        page when there is a URL (its replays and re-fetches alike), else the
+        unreadable message's position."""
+        if self.url:
+            return f"{self.stage}:{self.url}"
+        if self.input_topic is not None and self.input_partition is not None and self.input_offset is not None:
+            return f"{self.stage}:{self.input_topic}/{self.input_partition}/{self.input_offset}"
+        return None

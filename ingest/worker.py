@@ -98,11 +98,9 @@ class ExtractedBatch:
 
     def dead(self, reason: DeadLetterReason, detail: str, page: FetchedPage, where: dict[str, Any]) -> None:
         self.stats.dead(reason)
-        self.publisher.send(
-            self.settings.topic_dead_letters,
-            DeadLetter(stage="ingest", reason=reason, detail=detail, url=page.final_url,
-                       http_status=page.status, source=page.source, **where),
-        )
+        letter = DeadLetter(stage="ingest", reason=reason, detail=detail, url=page.final_url,
+                            http_status=page.status, source=page.source, **where)
+        self.publisher.send(self.settings.topic_dead_letters, letter, key=letter.key)
         self.outcomes.append(PageOutcome(
             source=page.source, url=page.final_url, page_id=document_id(page.final_url), fetched_at=page.fetched_at,
             classification=classification_of(reason), reason=reason, has_title=False, has_date=False, body_chars=0,
@@ -126,10 +124,9 @@ def extract_record(record: ConsumerRecord, batch: ExtractedBatch, profiles: Sour
         page = decode(record.value, FetchedPage)
     except ContractError as exc:
         stats.dead("invalid_message")
-        batch.publisher.send(
-            settings.topic_dead_letters,
-            DeadLetter(stage="ingest", reason="invalid_message", detail=str(exc), payload_excerpt=excerpt(record.value), **where),
-        )
+        letter = DeadLetter(stage="ingest", reason="invalid_message", detail=str(exc),
+                            payload_excerpt=excerpt(record.value), **where)
+        batch.publisher.send(settings.topic_dead_letters, letter, key=letter.key)
         return None
     if page.status >= 400:
         batch.dead("http_error", f"HTTP {page.status}", page, where)

@@ -37,7 +37,8 @@ def _run_indices(client: VendorClient, settings: Settings) -> list[str]:
         except EngineError as exc:
             if exc.status != 404:
                 raise
-    plain = (settings.alerts_index, cooldowns_index(settings), settings.crawl_status_index, settings.boilerplate_index)
+    plain = (settings.alerts_index, cooldowns_index(settings), settings.crawl_status_index, settings.boilerplate_index,
+             settings.cluster_index, settings.extraction_log_index)
     return found + [name for name in plain if client.index_exists(name)]
 
 

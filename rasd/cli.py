@@ -1,6 +1,7 @@
 """`rasd`: one command, a subcommand per stage and for the local stack."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import threading
@@ -45,6 +46,13 @@ def _stop_on_sigterm() -> threading.Event:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     return stop
+
+
+def _stats_json(stats: object) -> str:
+    """A stage's stats dataclass as the JSON it prints when it stops; private
+    fields (an IngestStats lock) are no figures and would not serialize."""
+    return json.dumps({f.name: getattr(stats, f.name) for f in dataclasses.fields(stats) if not f.name.startswith("_")},  # type: ignore[arg-type]
+                      indent=2, default=str)
 
 
 def _stack(action: str, *args: object) -> object:
@@ -210,6 +218,9 @@ def sources_health(
 @app.command()
 def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic is drained")] = False) -> None:
     """Run the ingest worker: pages -> extraction -> articles / dead letters."""
+    # before the slow start (imports, topics, the stores): a SIGTERM then
+    # still ends in a clean exit 0
+    stop = _stop_on_sigterm()
     from ingest.kafka_io import ensure_topics
     from ingest.observability import observe
     from ingest.worker import run_ingest
@@ -217,8 +228,8 @@ def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic i
     settings = _settings()
     with observe(settings, "ingest") as observed:
         ensure_topics(settings)
-        stats = run_ingest(settings, stop=_stop_on_sigterm(), until_end=drain, liveness=observed.liveness)
-    typer.echo(json.dumps(vars(stats), indent=2))
+        stats = run_ingest(settings, stop=stop, until_end=drain, liveness=observed.liveness)
+    typer.echo(_stats_json(stats))
 
 
 index_app = typer.Typer(help="The indexer (no subcommand: run it) and the articles index's lifecycle.")
@@ -240,6 +251,7 @@ def index(
     """Run the indexer: articles -> bulk -> Elasticsearch or OpenSearch (runs `index setup` first)."""
     if ctx.invoked_subcommand is not None:
         return
+    stop = _stop_on_sigterm()
     from indexer.engines.detect import open_configured_engine
     from indexer.worker import run_indexer
     from ingest.kafka_io import ensure_topics
@@ -250,10 +262,10 @@ def index(
         ensure_topics(settings)
         engine = open_configured_engine(settings)
         try:
-            stats = run_indexer(settings, engine, stop=_stop_on_sigterm(), until_end=drain, liveness=observed.liveness)
+            stats = run_indexer(settings, engine, stop=stop, until_end=drain, liveness=observed.liveness)
         finally:
             engine.close()
-    typer.echo(json.dumps(vars(stats), indent=2, default=str))
+    typer.echo(_stats_json(stats))
 
 
 @index_app.command("setup")

@@ -318,7 +318,8 @@ class FrontierWorker:
             input_offset=record.offset,
             payload_excerpt=excerpt(record.value),
         )
-        self.producer.send(self.settings.topic_dead_letters, value=encode(letter))
+        key = letter.key
+        self.producer.send(self.settings.topic_dead_letters, value=encode(letter), key=key.encode() if key else None)
         log.warning("frontier_invalid_link", detail=detail, offset=record.offset, partition=record.partition)
 
     def _apply_updates(self) -> None:

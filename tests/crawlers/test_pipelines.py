@@ -35,7 +35,7 @@ def open_pipeline(settings, **scrapy_settings) -> tuple[KafkaPublishPipeline, ob
     return pipeline, crawler
 
 
-def test_pages_and_dead_letters_reach_their_topics_keyed_by_document_id(settings):
+def test_pages_reach_their_topic_keyed_by_document_id_and_dead_letters_by_their_input(settings):
     pipeline, crawler = open_pipeline(settings, RASD_SEND_CHECK_EVERY_ITEMS=2)
     letter = DeadLetter(stage="crawl", reason="not_html", detail="content type application/pdf", url="https://news.example/r.pdf", source="daily")
     for item in (page(1), page(2), page(3), letter):
@@ -48,7 +48,7 @@ def test_pages_and_dead_letters_reach_their_topics_keyed_by_document_id(settings
     assert {p.final_url: p for _, p in pages}["https://news.example/a/2"] == page(2)
 
     ((key, dead),) = read_topic(settings, settings.topic_dead_letters, DeadLetter)
-    assert dead == letter and key == document_id(letter.url).encode()
+    assert dead == letter and key == letter.key.encode()
 
     stats = crawler.stats
     assert stats.get_value("rasd/pages_published") == 3

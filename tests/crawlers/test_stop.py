@@ -95,6 +95,8 @@ def test_a_killed_parent_leaves_no_orphan_crawl(settings, test_site: TestSite, t
     for child in children:
         # the kernel tells the child its parent died; it stops on its own
         wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, 90, "orphan crawl stopped")
+    # and removes the temporary folder (the job's settings) its parent can no longer remove
+    assert not list((tmp_path / "tmp").iterdir()), "temporary folder left behind"
 
 
 def test_a_continuous_crawl_without_its_status_index_engine_fails_with_a_clear_error(settings, test_site: TestSite):

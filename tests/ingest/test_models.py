@@ -40,3 +40,21 @@ def test_dead_letter_carries_its_reason_and_input_position():
     dl = DeadLetter(stage="ingest", reason="empty_extraction", detail="0 characters", input_topic="p",
                     input_partition=1, input_offset=42)
     assert decode(encode(dl), DeadLetter).input_offset == 42
+
+
+def test_dead_letters_about_the_same_input_share_a_key_whatever_else_differs():
+    def letter(**fields) -> DeadLetter:
+        return DeadLetter(**{"stage": "ingest", "reason": "empty_extraction", "detail": "0 characters", **fields})
+
+    # a replayed batch: same page, same position, a later time
+    first = letter(url="https://news.example/a/1", input_topic="p", input_partition=1, input_offset=42)
+    replay = decode(encode(first), DeadLetter).model_copy(update={"occurred_at": first.occurred_at.replace(year=2030)})
+    assert replay.key == first.key
+    # the same page fetched again lands at another offset: still one input
+    assert letter(url="https://news.example/a/1", input_topic="p", input_partition=0, input_offset=7).key == first.key
+    # another page, another stage, an unreadable message by its position
+    assert letter(url="https://news.example/a/2").key != first.key
+    assert letter(url="https://news.example/a/1", stage="index").key != first.key
+    unreadable = letter(reason="invalid_message", input_topic="p", input_partition=1, input_offset=42)
+    assert unreadable.key == "ingest:p/1/42"
+    assert letter(detail="nothing to go by").key is None
