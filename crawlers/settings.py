@@ -45,8 +45,12 @@ COOKIES_ENABLED = False
 DUPEFILTER_CLASS = "crawlers.dupefilter.CanonicalUrlDupeFilter"
 
 ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
-# Prometheus /metrics and /healthz of the crawl process (RASD_METRICS_PORT)
-EXTENSIONS = {"crawlers.metrics.CrawlMetrics": 500}
+EXTENSIONS = {
+    # a body streaming past DOWNLOAD_MAXSIZE ends as too large, not as a bare cancel
+    "crawlers.size_limit.BodySizeLimit": 0,
+    # Prometheus /metrics and /healthz of the crawl process (RASD_METRICS_PORT)
+    "crawlers.metrics.CrawlMetrics": 500,
+}
 # Scrapy's defaults (robots.txt, retry, redirect, compression...) plus the
 # politeness gate, last before the download so it sees every retry and redirect
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {
@@ -59,8 +63,6 @@ DOWNLOADER_MIDDLEWARES: dict[str, int] = {
     "crawlers.middlewares.redirects.KnownRedirectTargetMiddleware": 610,
     "crawlers.middlewares.politeness.PolitenessMiddleware": 950,
 }
-# a body streaming past DOWNLOAD_MAXSIZE ends as too large, not as a bare cancel
-EXTENSIONS = {"crawlers.size_limit.BodySizeLimit": 0}
 # The resolver refuses private, loopback, link-local... answers, so the
 # address checked is the address connected to (crawlers/resolver.py)
 TWISTED_DNS_RESOLVER = "crawlers.resolver.GuardedResolver"

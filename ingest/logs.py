@@ -48,6 +48,9 @@ def quiet_libraries(level: str) -> None:
     quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
     for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(quiet)
+    # never below INFO: kafka-python's debug lines print its whole
+    # configuration, SASL and TLS key passwords in clear
+    logging.getLogger("kafka").setLevel(max(quiet, logging.INFO))
 
 
 class _SlowTaskNoise(logging.Filter):

@@ -147,10 +147,11 @@ def _shown_url(url: str) -> str:
 
 
 def _client(settings: Settings, url: str) -> Any:
-    from ingest.engines.detect import credentials, open_client
+    from ingest.engines.detect import open_configured_client
 
-    username, password = credentials(settings)
-    return open_client(url, username, password, timeout_s=_ENGINE_TIMEOUT_S)
+    # every connection option (TLS, API key) from the settings, a short timeout
+    quick = settings.model_copy(update={"search_request_timeout_s": _ENGINE_TIMEOUT_S})
+    return open_configured_client(quick, url)
 
 
 def documents(settings: Settings, url: str) -> dict[str, Any]:

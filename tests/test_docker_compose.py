@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import typer.main
 import yaml
 
@@ -78,8 +79,12 @@ def test_long_running_services_serve_metrics_and_their_health_checks_ask_their_l
     services = _resolved()["services"]
     for name in LONG_RUNNING:
         service = services[name]
-        env = Settings(**{k[len("RASD_"):].lower(): v for k, v in service["environment"].items()
-                          if k.startswith("RASD_") and k != "RASD_SOURCES_FILE"})
+        # read as the container would: from its environment (lists as JSON)
+        with pytest.MonkeyPatch.context() as env_patch:
+            for key, val in service["environment"].items():
+                if key.startswith("RASD_") and key != "RASD_SOURCES_FILE":
+                    env_patch.setenv(key, str(val))
+            env = Settings(_env_file=None)
         assert env.metrics_port and env.metrics_host == "0.0.0.0", name
         assert str(env.metrics_port) in [str(p) for p in service.get("expose", [])], name
         test = service["healthcheck"]["test"]
