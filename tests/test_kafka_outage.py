@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,20 +25,13 @@ from ingest.settings import Settings
 from ingest.worker import IngestStats, run_ingest
 from rasd.bench_extract import generated_pages
 from rasd.bench_ingest import _fetched
+from tests.waiting import wait_for
 from tests.indexer.support import IndexerThread
 
 pytestmark = pytest.mark.services
 
 OUTAGE_S = 30.0
 PAGES = 240
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return value
 
 
 class Feeder:

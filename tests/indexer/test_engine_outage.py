@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,6 +20,7 @@ from indexer.engines.detect import open_engine
 from indexer.worker import IndexerStats, group_id
 from ingest.engines.errors import EngineError
 from ingest.settings import Settings
+from tests.waiting import wait_for
 from tests.indexer.support import IndexerThread, fully_committed, make_article, publish_articles
 
 pytestmark = pytest.mark.services
@@ -53,14 +53,6 @@ def private_opensearch(stack_settings: Settings, tmp_path: Path) -> Iterator[Set
         yield private
     finally:
         manager.down(private, ["opensearch"])
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return value
 
 
 def indexed(engine: SearchEngine, alias: str) -> int:

@@ -7,9 +7,6 @@ block is lifted, on both engines."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import urllib3
@@ -18,15 +15,8 @@ from structlog.testing import capture_logs
 from indexer.engines.base import SearchEngine
 from indexer.worker import IndexerStats, group_id
 from ingest.settings import Settings
+from tests.waiting import wait_for
 from tests.indexer.support import IndexerThread, fully_committed, make_article, publish_articles
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return value
 
 
 def _set_block(url: str, alias: str, block: str, value: bool | None) -> None:
