@@ -358,6 +358,11 @@ def bench(
     articles: Annotated[int, typer.Option(help="articles on the generated site")] = 1000,
     engine: Annotated[str, typer.Option(help="opensearch or elasticsearch")] = "opensearch",
     timeout: Annotated[float, typer.Option(help="seconds to wait for the streaming run")] = 600.0,
+    steady: Annotated[bool, typer.Option(help="then publish articles at a fixed rate for minutes: latency")] = False,
+    rate: Annotated[
+        Optional[float], typer.Option(min=0.01, help="steady articles/s (default: half the burst's end-to-end rate)")
+    ] = None,
+    minutes: Annotated[float, typer.Option(min=0.05, help="length of the steady run")] = 3.0,
 ) -> None:
     """Pipeline benchmark on a generated copy of the demo site: prints figures."""
     from rasd.bench import run_benchmark
@@ -366,7 +371,8 @@ def bench(
         raise typer.BadParameter("engine must be opensearch or elasticsearch")
     settings = _settings().model_copy(update={"log_level": "WARNING"})
     configure_logging("WARNING")
-    typer.echo(run_benchmark(settings, articles, engine, timeout))
+    typer.echo(run_benchmark(settings, articles, engine, timeout,
+                             steady_rate=rate, steady_minutes=minutes if steady else None))
 
 
 @app.command("bench-crawl")
