@@ -20,9 +20,8 @@ from deploy.demo_site.generate import generate_articles
 from deploy.demo_site.server import FEED_PATH, DemoSite
 from indexer.engines.detect import open_configured_engine
 from ingest.identity import document_id
-from ingest.kafka_io import ensure_topics
 from ingest.settings import Settings
-from rasd.bench import SearchablePoller, start_stages
+from rasd.bench import SearchablePoller, fresh_run, start_stages
 from rasd.bench_runs import latency_summary
 
 # Our own site on loopback: polled every second, a real site far less often.
@@ -50,26 +49,17 @@ class SteadyResult:
 
 
 def _steady_settings(settings: Settings, engine_url: str, feed_poll_s: float, articles: int) -> Settings:
-    s = settings.namespaced(f"steady{uuid.uuid4().hex[:6]}").allowing("127.0.0.1/32").model_copy(update={
-        "search_url": engine_url,
-        "crawl_download_delay_s": 0.0,
-        "crawl_concurrency_per_domain": 8,
+    return fresh_run(
+        settings, f"steady{uuid.uuid4().hex[:6]}", articles,
+        search_url=engine_url,
+        crawl_concurrency_per_domain=8,
         # a fixed interval: min = max keeps the adaptive poll from drifting
-        "crawl_poll_interval_s": feed_poll_s,
-        "crawl_poll_min_s": feed_poll_s,
-        "crawl_poll_max_s": feed_poll_s,
-        "crawl_frontier_tick_s": 0.2,
+        crawl_poll_interval_s=feed_poll_s, crawl_poll_min_s=feed_poll_s, crawl_poll_max_s=feed_poll_s,
+        crawl_frontier_tick_s=0.2,
         # one host: a frontier round (about a second: its status writes wait
         # for the index refresh) must take every article due, not 8 of them
-        "crawl_queue_per_host": 256,
-        # The generated articles reuse the bundled ones' paragraphs verbatim,
-        # which the site-boilerplate filter rightly strips once 4 pages share
-        # them: past the corpus size every article keeps its text (the
-        # filter's lookups still run and are measured).
-        "boilerplate_min_pages": articles + 1,
-    })
-    ensure_topics(s)
-    return s
+        crawl_queue_per_host=256,
+    )
 
 
 def _wait(condition, timeout_s: float, every_s: float = 0.2) -> bool:

@@ -375,6 +375,23 @@ def bench(
                              steady_rate=rate, steady_minutes=minutes if steady else None))
 
 
+@app.command("bench-scale")
+def bench_scale(
+    pages: Annotated[int, typer.Option(help="generated pages, produced once to the pages topic of each run")] = 2000,
+    engine: Annotated[str, typer.Option(help="opensearch or elasticsearch")] = "opensearch",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each run")] = 900.0,
+) -> None:
+    """Scale benchmark: the same pages through one ingest worker and one indexer process, then two of each
+    in the same consumer groups; pages/s end to end, the ratio and the machine's CPU use. Prints figures."""
+    from rasd.bench_scale import run_benchmark
+
+    if engine not in ("opensearch", "elasticsearch"):
+        raise typer.BadParameter("engine must be opensearch or elasticsearch")
+    settings = _settings().model_copy(update={"log_level": "WARNING"})
+    configure_logging("WARNING")
+    typer.echo(run_benchmark(settings, pages, engine, timeout))
+
+
 @app.command("bench-crawl")
 def bench_crawl(
     hosts: Annotated[int, typer.Option(help="generated news sites, each on its own loopback address")] = 20,
