@@ -3,14 +3,16 @@ publishes new articles at a fixed rate, below the pipeline's capacity, for
 several minutes while a continuous crawl, the ingest worker and the indexer
 run at once; per article it measures the time from the site serving the
 page to a search returning the document (p50, p95, max), and from its
-publication to that (which adds the crawler's discovery: at most one feed
-poll interval). Prints figures; asserts nothing about speed."""
+publication to that (which adds the crawler's discovery: up to one feed poll
+interval, then the frontier's rounds). Prints figures; asserts nothing about
+speed."""
 from __future__ import annotations
 
 import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -62,7 +64,7 @@ def _steady_settings(settings: Settings, engine_url: str, feed_poll_s: float, ar
     )
 
 
-def _wait(condition, timeout_s: float, every_s: float = 0.2) -> bool:
+def _wait(condition: Callable[[], bool], timeout_s: float, every_s: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() >= deadline:
