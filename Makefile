@@ -1,5 +1,5 @@
 # The README's two commands.
-.PHONY: demo test setup lock bench bench-crawl bench-alerts bench-extract bench-ingest bench-index
+.PHONY: demo test setup lock bench bench-steady bench-scale bench-crawl bench-alerts bench-extract bench-ingest bench-index
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,14 @@ lock: setup
 ## Pipeline benchmark on a generated 1,000-article copy of the demo site.
 bench: setup
 	.venv/bin/rasd bench
+
+## The same, then articles published at half the measured rate for 3 minutes: served -> searchable latency.
+bench-steady: setup
+	.venv/bin/rasd bench --steady
+
+## Scale benchmark: one ingest worker and one indexer process, then two of each, on the same 2,000 pages.
+bench-scale: setup
+	.venv/bin/rasd bench-scale
 
 ## Crawl benchmark: continuous crawlers on 20 generated sites, 10,000 articles.
 bench-crawl: setup

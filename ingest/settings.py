@@ -4,6 +4,8 @@ README use exactly these names."""
 from __future__ import annotations
 
 import ipaddress
+import json
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -290,6 +292,17 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 data[name] = value.get_secret_value()
         return data
+
+    def child_environment(self, base: Mapping[str, str]) -> dict[str, str]:
+        """``base`` (e.g. ``os.environ``) with the RASD_* variables that make
+        ``Settings()`` in a child process equal these settings (secrets in
+        clear: only for handing to a child process)."""
+        env = {key: value for key, value in base.items() if not key.startswith("RASD_")}
+        for name, value in self.dump_with_secrets().items():
+            if value is not None:
+                # lists and maps are read back as JSON (crawl_allowed_networks ...)
+                env[f"RASD_{name.upper()}"] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+        return env
 
     @model_validator(mode="after")
     def _credentials_complete(self) -> "Settings":

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 import urllib3
@@ -26,24 +26,35 @@ from crawlers.sources import Source
 from deploy.demo_site.generate import generate_articles
 from deploy.demo_site.server import DemoSite
 from deploy.stack import manager
+from indexer.engines.base import SearchEngine
 from indexer.engines.detect import open_configured_engine
 from indexer.worker import run_indexer
 from ingest.identity import document_id
 from ingest.kafka_io import ensure_topics
 from ingest.settings import Settings
 from ingest.worker import run_ingest
-from rasd.bench_runs import drop_run, percentile
+from rasd.bench_runs import drop_run, latency_summary
 
 
-def _fresh(settings: Settings, tag: str) -> Settings:
+def fresh_run(settings: Settings, tag: str, articles: int, **update: object) -> Settings:
+    """Settings of one run on fresh topics and indices (created here) for a
+    generated demo site of ``articles`` pages."""
     # the generated site is served on 127.0.0.1, which the crawler refuses unless allowed
-    s = settings.namespaced(tag).allowing("127.0.0.1/32").model_copy(update={"crawl_download_delay_s": 0.0})
+    s = settings.namespaced(tag).allowing("127.0.0.1/32").model_copy(update={
+        "crawl_download_delay_s": 0.0,
+        # The generated articles reuse the bundled ones' paragraphs verbatim,
+        # which the site-boilerplate filter rightly strips once 4 pages share
+        # them (most articles would end as too short): past the corpus size
+        # every article keeps its text, and the filter's lookups still run.
+        "boilerplate_min_pages": articles + 1,
+        **update,
+    })
     ensure_topics(s)
     return s
 
 
 def stage_by_stage(settings: Settings, articles, engine_url: str) -> dict:
-    s = _fresh(settings.model_copy(update={"search_url": engine_url}), f"bench{uuid.uuid4().hex[:6]}")
+    s = fresh_run(settings, f"bench{uuid.uuid4().hex[:6]}", len(articles), search_url=engine_url)
     with DemoSite(articles=articles, faults=False) as site:
         sources = [Source(name="bench", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
         t0 = time.monotonic()
@@ -76,21 +87,38 @@ def stage_by_stage(settings: Settings, articles, engine_url: str) -> dict:
     }
 
 
-class _SearchablePoller(threading.Thread):
-    """Records when each document id first comes back from a search."""
+class SearchablePoller(threading.Thread):
+    """Records when each document id first comes back from a search.
 
-    def __init__(self, engine_url: str, alias: str, expected: int) -> None:
+    With ``wanted`` (the ids worth asking about now, e.g. those of the pages
+    served so far) it searches only for those not seen yet: a long run's
+    index would otherwise be read whole ten times a second."""
+
+    def __init__(self, engine_url: str, alias: str, expected: int,
+                 wanted: Callable[[], Iterable[str]] | None = None) -> None:
         super().__init__(daemon=True)
         self.http = urllib3.PoolManager()
         self.url = f"{engine_url.rstrip('/')}/{alias}/_search"
         self.expected = expected
+        self.wanted = wanted
         self.seen: dict[str, float] = {}
         self.errors: list[str] = []
         self.done = threading.Event()
 
+    def _body(self) -> str | None:
+        if self.wanted is None:
+            return json.dumps({"query": {"match_all": {}}, "_source": False, "size": 10_000})
+        pending = [doc_id for doc_id in self.wanted() if doc_id not in self.seen][:10_000]
+        if not pending:
+            return None
+        return json.dumps({"query": {"ids": {"values": pending}}, "_source": False, "size": len(pending)})
+
     def run(self) -> None:
-        body = json.dumps({"query": {"match_all": {}}, "_source": False, "size": 10_000})
         while not self.done.is_set():
+            body = self._body()
+            if body is None:
+                time.sleep(0.1)
+                continue
             try:
                 resp = self.http.request("POST", self.url, body=body, headers={"Content-Type": "application/json"})
             except urllib3.exceptions.HTTPError as exc:  # a slow engine must not end the measurement
@@ -106,13 +134,8 @@ class _SearchablePoller(threading.Thread):
             time.sleep(0.1)
 
 
-def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -> dict:
-    s = _fresh(settings.model_copy(update={"search_url": engine_url}), f"bench{uuid.uuid4().hex[:6]}")
-    engine = open_configured_engine(s, engine_url)
-    engine.ensure_index(s.articles_alias)
-    stop = threading.Event()
-    failures: list[str] = []
-
+def start_stages(s: Settings, engine: SearchEngine, stop: threading.Event, failures: list[str]) -> list[threading.Thread]:
+    """The ingest worker and the indexer in threads of this process, until ``stop``."""
     def guarded(fn, *args, **kwargs):  # a dead worker thread must show in the figures
         try:
             fn(*args, **kwargs)
@@ -125,7 +148,17 @@ def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -
     ]
     for w in workers:
         w.start()
-    poller = _SearchablePoller(engine_url, s.articles_alias, expected=len(articles))
+    return workers
+
+
+def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -> dict:
+    s = fresh_run(settings, f"bench{uuid.uuid4().hex[:6]}", len(articles), search_url=engine_url)
+    engine = open_configured_engine(s, engine_url)
+    engine.ensure_index(s.articles_alias)
+    stop = threading.Event()
+    failures: list[str] = []
+    workers = start_stages(s, engine, stop, failures)
+    poller = SearchablePoller(engine_url, s.articles_alias, expected=len(articles))
     poller.start()
     with DemoSite(articles=articles, faults=False) as site:
         urls = site.article_urls()
@@ -156,17 +189,15 @@ def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -
         "searchable": len(poller.seen),
         "expected": len(urls),
         "end_to_end_pages_per_s": len(poller.seen) / (t_end - t0),
-        "served_to_searchable_s": {
-            "p50": percentile(latencies, 50) if latencies else None,
-            "p95": percentile(latencies, 95) if latencies else None,
-            "max": max(latencies) if latencies else None,
-            "mean": statistics.fmean(latencies) if latencies else None,
-        },
+        "served_to_searchable_s": latency_summary(latencies),
     }
 
 
-def run_benchmark(settings: Settings, articles: int, engine: str, timeout_s: float) -> str:
-    """Both runs on a generated site of ``articles`` pages; returns the report text."""
+def run_benchmark(settings: Settings, articles: int, engine: str, timeout_s: float,
+                  steady_rate: float | None = None, steady_minutes: float | None = None) -> str:
+    """Both runs on a generated site of ``articles`` pages; returns the report text.
+    With ``steady_minutes``, a steady run follows them (``rasd.bench_steady``) at
+    ``steady_rate`` articles/s, by default half the streaming run's rate."""
     print("starting the local stack ...", flush=True)
     endpoints = manager.up(settings)
     settings = settings.model_copy(update={"kafka_bootstrap_servers": endpoints["kafka"]})
@@ -200,4 +231,12 @@ def run_benchmark(settings: Settings, articles: int, engine: str, timeout_s: flo
         lines.append(f"  served -> searchable: p50 {lat['p50']:.2f} s, p95 {lat['p95']:.2f} s, max {lat['max']:.2f} s")
     if two["failures"]:
         lines.append(f"  FAILURES during the streaming run: {two['failures']}")
+    if steady_minutes is not None:
+        from rasd.bench_steady import steady, steady_lines
+
+        rate = steady_rate or two["end_to_end_pages_per_s"] / 2
+        print(f"run 3: steady, {rate:.1f} articles/s for {steady_minutes:g} min ...", flush=True)
+        three = steady(settings, engine_url, rate, steady_minutes * 60)
+        drop_run(three.settings)
+        lines.extend(steady_lines(three))
     return "\n".join(lines)

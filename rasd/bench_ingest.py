@@ -47,14 +47,14 @@ def _fetched(body: bytes, url: str, source: str) -> FetchedPage:
                        fetched_at=utcnow(), source=source, body_zstd=compress(body))
 
 
-def _messages(corpus: Corpus) -> list[bytes]:
+def page_messages(corpus: Corpus) -> list[bytes]:
     out = []
     for body, page in corpus.pages:
         out.append(encode(_fetched(body, page.url, page.source or "bench")))
     return out
 
 
-def _produce(settings: Settings, values: list[bytes]) -> None:
+def produce_pages(settings: Settings, values: list[bytes]) -> None:
     producer = KafkaProducer(**kafka_client_kwargs(settings), linger_ms=20,
                              max_request_size=settings.kafka_max_message_bytes + 65_536)
     for value in values:
@@ -162,7 +162,7 @@ def _fresh(base: Settings) -> Settings:
 def _ingest_run(base: Settings, messages: list[bytes], workers: int) -> WorkersRun:
     s = _fresh(base)
     try:
-        _produce(s, messages)
+        produce_pages(s, messages)
         return _run_workers(s, workers)
     finally:
         drop_run(s)
@@ -193,7 +193,7 @@ def run_benchmark(generated: int = 2000) -> str:
     one_generated: WorkersRun | None = None
     for corpus in corpora:
         print(f"{corpus.name}: {len(corpus.pages)} pages ...", flush=True)
-        messages = _messages(corpus)
+        messages = page_messages(corpus)
         # before and after the worker: this machine's speed drifts by a
         # quarter over minutes, and one side of the ratio must not catch a
         # fast minute alone

@@ -7,6 +7,7 @@ refuses wildcard deletes); one that is not there is fine, any other failure
 is printed and the cleanup goes on."""
 from __future__ import annotations
 
+import statistics
 import sys
 
 from kafka import KafkaAdminClient
@@ -26,6 +27,14 @@ def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile of ``values`` (not empty)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
+def latency_summary(latencies: list[float]) -> dict[str, float | None]:
+    """p50, p95, max and mean of ``latencies`` (all None when there are none)."""
+    if not latencies:
+        return {"p50": None, "p95": None, "max": None, "mean": None}
+    return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "max": max(latencies),
+            "mean": statistics.fmean(latencies)}
 
 
 def _run_indices(client: VendorClient, settings: Settings) -> list[str]:

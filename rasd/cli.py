@@ -358,6 +358,11 @@ def bench(
     articles: Annotated[int, typer.Option(help="articles on the generated site")] = 1000,
     engine: Annotated[str, typer.Option(help="opensearch or elasticsearch")] = "opensearch",
     timeout: Annotated[float, typer.Option(help="seconds to wait for the streaming run")] = 600.0,
+    steady: Annotated[bool, typer.Option(help="then publish articles at a fixed rate for minutes: latency")] = False,
+    rate: Annotated[
+        Optional[float], typer.Option(min=0.01, help="steady articles/s (default: half the burst's end-to-end rate)")
+    ] = None,
+    minutes: Annotated[float, typer.Option(min=0.05, help="length of the steady run")] = 3.0,
 ) -> None:
     """Pipeline benchmark on a generated copy of the demo site: prints figures."""
     from rasd.bench import run_benchmark
@@ -366,7 +371,25 @@ def bench(
         raise typer.BadParameter("engine must be opensearch or elasticsearch")
     settings = _settings().model_copy(update={"log_level": "WARNING"})
     configure_logging("WARNING")
-    typer.echo(run_benchmark(settings, articles, engine, timeout))
+    typer.echo(run_benchmark(settings, articles, engine, timeout,
+                             steady_rate=rate, steady_minutes=minutes if steady else None))
+
+
+@app.command("bench-scale")
+def bench_scale(
+    pages: Annotated[int, typer.Option(help="generated pages, produced once to the pages topic of each run")] = 2000,
+    engine: Annotated[str, typer.Option(help="opensearch or elasticsearch")] = "opensearch",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for each run")] = 900.0,
+) -> None:
+    """Scale benchmark: the same pages through one ingest worker and one indexer process, then two of each
+    in the same consumer groups; pages/s end to end, the ratio and the machine's CPU use. Prints figures."""
+    from rasd.bench_scale import run_benchmark
+
+    if engine not in ("opensearch", "elasticsearch"):
+        raise typer.BadParameter("engine must be opensearch or elasticsearch")
+    settings = _settings().model_copy(update={"log_level": "WARNING"})
+    configure_logging("WARNING")
+    typer.echo(run_benchmark(settings, pages, engine, timeout))
 
 
 @app.command("bench-crawl")

@@ -130,24 +130,48 @@ class _Routes:
 
     def __init__(self, site: DemoSite, base_url: str) -> None:
         self.site = site
-        self.view = SiteView(base_url, load_furniture(), site.articles, site.private_article.path)
-        self.by_path = {article.path: article for article in site.articles}
-        # legacy CMS ids: 1-based position, newest first
+        self.base_url = base_url
+        self.furniture = load_furniture()
+        # legacy CMS ids: 1-based position in the whole site, newest first
+        # (stable while a gradual site publishes)
         self.by_legacy_id = {str(i + 1): article for i, article in enumerate(site.articles)}
+        self.legacy_id = {article.path: key for key, article in self.by_legacy_id.items()}
+        self._lock = threading.Lock()
+        self._published = -1
+        self._view = SiteView(base_url, self.furniture, [], site.private_article.path)
+        self._by_path: dict[str, DemoArticle] = {}
+
+    def published(self) -> tuple[SiteView, dict[str, DemoArticle]]:
+        """The site as published so far (every article unless it publishes
+        gradually), and its articles by path."""
+        count = self.site.published_count()
+        with self._lock:
+            if count != self._published:
+                # the newest `count`: a gradual site publishes oldest first
+                articles = self.site.articles[len(self.site.articles) - count:]
+                self._view = SiteView(self.base_url, self.furniture, articles, self.site.private_article.path)
+                self._by_path = {article.path: article for article in articles}
+                self._published = count
+            return self._view, self._by_path
+
+    @property
+    def view(self) -> SiteView:
+        return self.published()[0]
 
     def feed_entries(self) -> list[tuple[DemoArticle, str]]:
         entries = []
-        for i, article in enumerate(self.site.articles):
-            link = self.view.url(article.path)
+        view = self.view
+        for i, article in enumerate(view.articles[: self.site.feed_limit]):
+            link = view.url(article.path)
             if i == 1:  # a feed still advertising the old CMS URL
-                link = self.view.url(f"{LEGACY_ARTICLE_PATH}?id={i + 1}")
+                link = view.url(f"{LEGACY_ARTICLE_PATH}?id={self.legacy_id[article.path]}")
             elif i == 2:  # and one with campaign tracking
                 link = f"{link}?{TRACKING_QUERY}"
             entries.append((article, link))
         return entries
 
     def sitemap_entries(self) -> list[tuple[str, DemoArticle]]:
-        entries = [(article.path, article) for article in self.site.articles]
+        entries = [(article.path, article) for article in self.view.articles]
         if self.site.faults:
             entries += [(path, self.site.fault_articles[kind]) for kind, path in _FAULT_PATHS.items()]
         return entries
@@ -159,9 +183,9 @@ class _Routes:
         return self.html(render_error_page(self.view, 404, self.view.furniture["not_found_text"]), status=404)
 
     def resolve(self, path: str, query: str) -> Response:
-        view = self.view
-        if path in self.by_path:
-            article = self.by_path[path]
+        view, published = self.published()
+        if path in published:
+            article = published[path]
             response = self.html(render_article_page(view, article), article.encoding)
             stamp = (article.modified_at or article.published_at).astimezone(timezone.utc)
             modified = format_datetime(stamp, usegmt=True)
@@ -177,7 +201,7 @@ class _Routes:
             return self.html(render_article_page(view, self.site.private_article))
         if path == LEGACY_ARTICLE_PATH:
             article = self.by_legacy_id.get(parse_qs(query).get("id", [""])[0])
-            if article is None:
+            if article is None or article.path not in published:
                 return self.not_found()
             return Response(301, "text/html; charset=utf-8", b"", (("Location", view.url(article.path)),))
         if path == "/robots.txt":
@@ -185,7 +209,7 @@ class _Routes:
         if path == FEED_PATH:
             return Response(200, "application/rss+xml; charset=utf-8", render_rss(view, self.feed_entries()).encode())
         if path == SITEMAP_PATH:
-            newest = self.site.articles[0].published_at if self.site.articles else None
+            newest = view.articles[0].published_at if view.articles else None
             body = render_sitemap_index(view, [NEWS_SITEMAP_PATH], newest)
             return Response(200, "application/xml; charset=utf-8", body.encode())
         if path == NEWS_SITEMAP_PATH:
@@ -266,9 +290,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class DemoSite:
-    """The demo news site; ``start()`` serves it from a background thread."""
+    """The demo news site; ``start()`` serves it from a background thread.
 
-    def __init__(self, articles: list[DemoArticle] | None = None, faults: bool = True) -> None:
+    ``gradual=True`` makes a site that publishes over time, as a newsroom
+    does: nothing is published until ``publish_gradually(rate)``, then the
+    articles come out oldest first at that rate; the home page, sections,
+    feed and sitemaps list only those published so far, and an article's
+    page answers 404 until its time. ``feed_limit`` keeps only the newest
+    entries in the feed, as real feeds do (None: every article)."""
+
+    def __init__(self, articles: list[DemoArticle] | None = None, faults: bool = True, *,
+                 gradual: bool = False, feed_limit: int | None = None) -> None:
         chosen = load_articles() if articles is None else list(articles)
         paths = [article.path for article in chosen]
         if len(set(paths)) != len(paths):
@@ -281,6 +313,10 @@ class DemoSite:
         reserved = set(_FAULT_PATHS.values()) | {self.private_article.path}
         if reserved & set(paths):
             raise ValueError(f"article paths collide with reserved paths: {sorted(reserved & set(paths))}")
+        self.gradual = gradual
+        self.feed_limit = feed_limit
+        # (wall-clock start, articles per second) once a gradual site publishes
+        self._schedule: tuple[float, float] | None = None
         self._served_at: dict[str, float] = {}
         self._served_lock = threading.Lock()
         self._server: _Server | None = None
@@ -361,6 +397,36 @@ class DemoSite:
     def article_for_url(self, url: str) -> DemoArticle | None:
         path = urlsplit(url).path
         return next((article for article in self.articles if article.path == path), None)
+
+    # --- publishing over time ----------------------------------------------------
+
+    def publish_gradually(self, rate_per_s: float) -> None:
+        """From now on publish one article every ``1 / rate_per_s`` seconds,
+        the first at once (a site built with ``gradual=True``)."""
+        if not self.gradual:
+            raise RuntimeError("the site publishes everything at once (gradual=False)")
+        if rate_per_s <= 0:
+            raise ValueError("rate_per_s must be > 0")
+        self._schedule = (time.time(), rate_per_s)
+
+    def published_count(self, now: float | None = None) -> int:
+        """How many articles are published at ``now`` (default: this moment)."""
+        if not self.gradual:
+            return len(self.articles)
+        if self._schedule is None:
+            return 0
+        start, rate = self._schedule
+        elapsed = (time.time() if now is None else now) - start
+        return 0 if elapsed < 0 else min(len(self.articles), int(elapsed * rate) + 1)
+
+    def publication_times(self) -> dict[str, float]:
+        """URL path -> wall-clock time it was (or will be) published, for a
+        site publishing gradually; empty before ``publish_gradually``."""
+        if self._schedule is None:
+            return {}
+        start, rate = self._schedule
+        oldest_first = reversed(self.articles)
+        return {article.path: start + i / rate for i, article in enumerate(oldest_first)}
 
     # --- serving log ------------------------------------------------------------
 

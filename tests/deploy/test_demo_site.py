@@ -333,3 +333,42 @@ def test_generated_site_pages_extract_cleanly_and_are_all_discoverable() -> None
         for article in big.articles[::6]:
             text = extract(fetch(big.url(article.path))[2], big.url(article.path)).text
             assert text.split("\n") == article.paragraphs, article.slug
+
+
+def _feed_links(site: DemoSite) -> list[str]:
+    return [item.findtext("link") for item in ET.fromstring(fetch(site.feed_url)[2]).findall("./channel/item")]
+
+
+def test_gradual_site_publishes_oldest_first_at_its_rate_and_hides_the_rest() -> None:
+    articles = generate_articles(6)
+    with DemoSite(articles, faults=False, gradual=True, feed_limit=2) as site:
+        oldest, newest = site.articles[-1], site.articles[0]
+        assert site.published_count() == 0
+        assert _feed_links(site) == []
+        assert fetch(site.url(oldest.path))[0] == 404
+        site.publish_gradually(5.0)
+        times = site.publication_times()
+        assert times[oldest.path] < times[site.articles[-2].path] < times[newest.path]
+        assert times[newest.path] - times[oldest.path] == pytest.approx(1.0)
+        assert site.published_count(now=times[oldest.path]) == 1
+        assert site.published_count(now=times[newest.path] + 10) == 6
+        published_first = site.published_count()
+        assert fetch(site.url(oldest.path))[0] == 200
+        if published_first < 6:
+            assert fetch(site.url(newest.path))[0] == 404
+        deadline = time.monotonic() + 10
+        while site.published_count() < 6:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert fetch(site.url(newest.path))[0] == 200
+        # the feed keeps only the newest entries; the sitemap lists all
+        links = _feed_links(site)
+        assert len(links) == 2 and links[0] == site.url(newest.path)
+        news = ET.fromstring(fetch(site.url("/sitemaps/news.xml"))[2])
+        assert len(news.findall("sm:url", NS)) == 6
+
+
+def test_site_publishing_everything_at_once_cannot_publish_gradually(site: DemoSite) -> None:
+    assert site.published_count() == len(site.articles)
+    with pytest.raises(RuntimeError):
+        site.publish_gradually(1.0)
