@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import structlog
 from kafka import KafkaConsumer, TopicPartition
@@ -79,18 +79,24 @@ def caught_up(consumer: KafkaConsumer, end_offsets: dict[TopicPartition, int]) -
     return all(consumer.position(tp) >= end_offsets[tp] for tp in assigned)
 
 
+class LoopOptions(TypedDict, total=False):
+    """The keyword options both loops take (meanings: ``run_batches``)."""
+
+    stop: threading.Event | None
+    idle_exit_s: float | None
+    max_batches: int | None
+    until_end: bool
+    on_batch: Callable[[LoopStats], None] | None
+    batch_max_s: float | None
+    tick: Callable[[], None] | None
+
+
 def run_batches(
     consumer: KafkaConsumer,
     handle_batch: Callable[[Sequence[ConsumerRecord]], None],
     *,
     poll_timeout_ms: int,
-    stop: threading.Event | None = None,
-    idle_exit_s: float | None = None,
-    max_batches: int | None = None,
-    until_end: bool = False,
-    on_batch: Callable[[LoopStats], None] | None = None,
-    batch_max_s: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **options: Unpack[LoopOptions],
 ) -> LoopStats:
     """Poll, hand each batch to ``handle_batch``, then commit.
 
@@ -106,8 +112,7 @@ def run_batches(
     to take longer, fewer records are taken at once (see ``_Pace``).
     ``tick`` is called on every turn of the loop (liveness, metrics).
     """
-    return _loop(consumer, handle_batch, None, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
-                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, batch_max_s=batch_max_s, tick=tick)
+    return _loop(consumer, handle_batch, None, poll_timeout_ms=poll_timeout_ms, **options)
 
 
 def run_overlapped_batches(
@@ -116,21 +121,14 @@ def run_overlapped_batches(
     finish: Callable[[P], None],
     *,
     poll_timeout_ms: int,
-    stop: threading.Event | None = None,
-    idle_exit_s: float | None = None,
-    max_batches: int | None = None,
-    until_end: bool = False,
-    on_batch: Callable[[LoopStats], None] | None = None,
-    batch_max_s: float | None = None,
-    tick: Callable[[], None] | None = None,
+    **options: Unpack[LoopOptions],
 ) -> LoopStats:
     """Poll; ``prepare`` each batch on this thread, then ``finish`` it on a
     helper thread while the next batch is polled and prepared; commit a
     batch once its ``finish`` returned. An exception from either ends the
     loop with that batch (and any later one) uncommitted. The other
     arguments mean what they mean for ``run_batches``."""
-    return _loop(consumer, prepare, finish, poll_timeout_ms=poll_timeout_ms, stop=stop, idle_exit_s=idle_exit_s,
-                 max_batches=max_batches, until_end=until_end, on_batch=on_batch, batch_max_s=batch_max_s, tick=tick)
+    return _loop(consumer, prepare, finish, poll_timeout_ms=poll_timeout_ms, **options)
 
 
 @dataclass(frozen=True)
@@ -174,12 +172,12 @@ def _loop(
     finish: Callable[[Any], None] | None,
     *,
     poll_timeout_ms: int,
-    stop: threading.Event | None,
-    idle_exit_s: float | None,
-    max_batches: int | None,
-    until_end: bool,
-    on_batch: Callable[[LoopStats], None] | None,
-    batch_max_s: float | None,
+    stop: threading.Event | None = None,
+    idle_exit_s: float | None = None,
+    max_batches: int | None = None,
+    until_end: bool = False,
+    on_batch: Callable[[LoopStats], None] | None = None,
+    batch_max_s: float | None = None,
     tick: Callable[[], None] | None = None,
 ) -> LoopStats:
     """``finish`` None: ``prepare`` does the whole batch, committed at once."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import statistics
 import sys
+import time
+from collections.abc import Callable
 
 from kafka import KafkaAdminClient
 
@@ -78,3 +80,14 @@ def drop_run(settings: Settings) -> None:
         print(f"cleanup: indices of {settings.articles_alias} left: {exc!r}", file=sys.stderr)
     finally:
         client.close()
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, every_s: float = 0.2) -> bool:
+    """Ask ``condition`` every ``every_s`` until it holds (True) or
+    ``timeout_s`` passes (False): benchmarks report a wait that ran out."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every_s)
+    return True

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,7 +22,7 @@ from indexer.engines.detect import open_configured_engine
 from ingest.identity import document_id
 from ingest.settings import Settings
 from rasd.bench import SearchablePoller, fresh_run, start_stages
-from rasd.bench_runs import latency_summary
+from rasd.bench_runs import latency_summary, wait_until
 
 # Our own site on loopback: polled every second, a real site far less often.
 # The feed poll bounds the discovery delay, so it is reported beside the figures.
@@ -64,15 +62,6 @@ def _steady_settings(settings: Settings, engine_url: str, feed_poll_s: float, ar
     )
 
 
-def _wait(condition: Callable[[], bool], timeout_s: float, every_s: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(every_s)
-    return True
-
-
 def steady(settings: Settings, engine_url: str, rate_per_s: float, seconds: float,
            feed_poll_s: float = FEED_POLL_S, drain_s: float = 60.0) -> SteadyResult:
     """Publish ``rate_per_s`` articles a second for ``seconds`` and measure
@@ -102,14 +91,14 @@ def steady(settings: Settings, engine_url: str, rate_per_s: float, seconds: floa
         crawler = threading.Thread(target=run_crawl, daemon=True)
         crawler.start()
         # the clock starts once the crawler polls: its start-up is not the pipeline's latency
-        if not _wait(lambda: FEED_PATH in site.served_at or bool(failures), 180):
+        if not wait_until(lambda: FEED_PATH in site.served_at or bool(failures), 180):
             failures.append("the crawler did not poll the feed within 180 s")
         poller = SearchablePoller(engine_url, s.articles_alias, expected=count,
                                   wanted=lambda: [ids[p] for p in site.served_at if p in ids])
         poller.start()
         if not failures:
             site.publish_gradually(rate_per_s)
-            _wait(lambda: site.published_count() >= count or bool(failures), seconds + 60, every_s=0.5)
+            wait_until(lambda: site.published_count() >= count or bool(failures), seconds + 60, every_s=0.5)
             poller.done.wait(timeout=drain_s)
         served = site.served_at
         published_n = site.published_count()

@@ -16,6 +16,7 @@ import psutil
 from kafka import KafkaConsumer, TopicPartition
 
 from ingest.settings import Settings
+from rasd.bench_runs import wait_until
 from tests.crawlers.support import settings_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -178,10 +179,6 @@ class Positions:
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.1) -> bool:
-    """Poll ``condition`` until it holds (True) or ``timeout_s`` passes (False)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(every_s)
-    return True
+    """Poll ``condition`` until it holds (True) or ``timeout_s`` passes (False);
+    ``what`` names the wait for the caller's message."""
+    return wait_until(condition, timeout_s, every_s)
