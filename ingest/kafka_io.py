@@ -225,6 +225,8 @@ def make_consumer(settings: Settings, topic: str | None, group_id: str | None, c
         **kafka_client_kwargs(settings),
         group_id=group_id,
         client_id=client_id,
+        # one stage's consumer per process: the instance id names it within its group
+        group_instance_id=f"{settings.kafka_instance_id}-{client_id}" if settings.kafka_instance_id and group_id else None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         # A crashed worker's partitions move to a live one after this long

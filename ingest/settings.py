@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # A consumer that does not poll for this long leaves its group. A stalled
     # indexer keeps polling (its partitions paused) so it can wait longer.
     kafka_max_poll_interval_ms: int = Field(default=900_000, ge=1000)
+    # A stable name for this worker process, unique among the running ones
+    # (a container or pod name, not a random id): the worker is then a static
+    # member of its consumer groups (KIP-345), so a restart within the session
+    # timeout gets its partitions back at once instead of waiting for the dead
+    # member's session to run out and a rebalance. Two processes running with
+    # the same name fence each other: the older one stops with an error.
+    kafka_instance_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
     batch_max_records: int = Field(default=500, ge=1)
     # A batch is also bounded in time: when records are slow (a struggling
     # store, huge pages), polls take fewer of them, so a batch is committed

@@ -11,10 +11,7 @@ processes are `python -m rasd.cli ingest --drain` and `python -m rasd.cli
 index`, given their settings through the environment."""
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,6 +27,7 @@ from ingest.settings import Settings
 from rasd.bench_extract import generated_pages
 from rasd.bench_ingest import Corpus, page_messages, produce_pages
 from rasd.bench_runs import drop_run
+from rasd.stage_process import StageProcess
 
 # Four partitions: two consumers of a group get two each (three would split 2:1).
 PARTITIONS = 4
@@ -61,49 +59,6 @@ class ScaleRun:
         return self.steady_documents / self.steady_s if self.steady_s else 0.0
 
 
-class _Stage:
-    """One `python -m rasd.cli` process; its stderr goes to a file that is
-    shown when it fails."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log = log_dir / f"{name}.log"
-        self.out = log_dir / f"{name}.out"
-        with open(self.log, "wb") as err, open(self.out, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "rasd.cli", *args], env=env, stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        self.handle = psutil.Process(self.proc.pid)
-        self.cpu_s = 0.0
-
-    def sample_cpu(self) -> None:
-        # sampled while it runs: once it has exited its times are gone
-        try:
-            times = self.handle.cpu_times()
-        except psutil.Error:
-            return
-        self.cpu_s = times.user + times.system
-
-    def failure(self) -> str | None:
-        if self.proc.poll() in (None, 0):
-            return None
-        tail = self.log.read_text(encoding="utf-8", errors="replace")[-500:]
-        return f"{self.name} exited with {self.proc.returncode}: {tail}"
-
-    def stats(self) -> dict:
-        # the stage prints its stats as (indented) JSON when it stops
-        text = self.out.read_text(encoding="utf-8")
-        return json.loads(text[text.index("{"):]) if "{" in text else {}
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: the stage stops cleanly
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 def _busy() -> tuple[float, float]:
     times = psutil.cpu_times()
     total = sum(times)
@@ -113,7 +68,7 @@ def _busy() -> tuple[float, float]:
 def _run(base: Settings, messages: list[bytes], per_stage: int, engine_url: str, timeout_s: float) -> ScaleRun:
     s = base.namespaced(f"bs{uuid.uuid4().hex[:6]}").model_copy(
         update={"search_url": engine_url, "topic_partitions": PARTITIONS})
-    stages: list[_Stage] = []
+    stages: list[StageProcess] = []
     try:
         ensure_topics(s)
         produce_pages(s, messages)
@@ -123,8 +78,8 @@ def _run(base: Settings, messages: list[bytes], per_stage: int, engine_url: str,
         with tempfile.TemporaryDirectory(prefix="rasd-bench-scale-") as tmp:
             busy0, total0 = _busy()
             t0 = time.monotonic()
-            ingest = [_Stage(f"ingest-{i + 1}", ["ingest", "--drain"], env, Path(tmp)) for i in range(per_stage)]
-            index = [_Stage(f"index-{i + 1}", ["index"], env, Path(tmp)) for i in range(per_stage)]
+            ingest = [StageProcess(f"ingest-{i + 1}", ["ingest", "--drain"], env, Path(tmp)) for i in range(per_stage)]
+            index = [StageProcess(f"index-{i + 1}", ["index"], env, Path(tmp)) for i in range(per_stage)]
             stages = ingest + index
             first = last = None
             documents = first_count = 0
