@@ -53,6 +53,18 @@ def quiet_libraries(level: str) -> None:
     logging.getLogger("kafka").setLevel(max(quiet, logging.INFO))
 
 
+def progress_logger() -> Any:
+    """The logger of progress lines (``ingest.progress``), in the configured
+    format and shown at any RASD_LOG_LEVEL: the benchmarks run at WARNING to
+    keep the workers' per-batch lines out, and progress is what the person at
+    the terminal waits for (``progress_interval_s`` 0 turns it off)."""
+    return structlog.wrap_logger(
+        _CurrentStderrLogger(),
+        processors=structlog.get_config()["processors"],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
+
+
 class _SlowTaskNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "blocking the event loop" not in record.getMessage()
