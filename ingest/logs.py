@@ -39,7 +39,8 @@ def _process_fields(_logger: object, _name: str, event: dict[str, Any]) -> dict[
 # Libraries whose INFO lines are per-request chatter or start-up banners
 # (Scrapy's per-response and stats lines, Twisted's reactor, the Kafka and
 # HTTP clients): kept out of the default output, shown with RASD_LOG_LEVEL=DEBUG.
-_NOISY = ("kafka", "urllib3", "scrapy", "twisted", "filelock", "trafilatura", "htmldate", "courlan")
+# pymorphy3 announces its dictionaries when the alert rules compile.
+_NOISY = ("kafka", "urllib3", "scrapy", "twisted", "filelock", "trafilatura", "htmldate", "courlan", "pymorphy3")
 
 
 def quiet_libraries(level: str) -> None:

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import structlog
+
+from ingest.logs import configure_logging
 
 
 def json_events(text: str) -> list[dict[str, Any]]:
@@ -26,3 +32,15 @@ def before(events: list[dict[str, Any]], first: dict[str, Any], event: str) -> b
     """``first`` was logged before the first ``event`` line."""
     names = [e.get("event") for e in events]
     return event in names and events.index(first) < names.index(event)
+
+
+@contextmanager
+def json_logging() -> Iterator[None]:
+    """This process's structlog lines as JSON for a while (a command run
+    in-process, not through the CLI that configures them)."""
+    saved = structlog.get_config()
+    configure_logging("INFO", json=True)
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
