@@ -20,6 +20,7 @@ from deploy.demo_site.generate import generate_articles
 from deploy.demo_site.server import FEED_PATH, DemoSite
 from indexer.engines.detect import open_configured_engine
 from ingest.identity import document_id
+from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
 from rasd.bench import SearchablePoller, fresh_run, start_stages
 from rasd.bench_runs import latency_summary, wait_until
@@ -97,9 +98,11 @@ def steady(settings: Settings, engine_url: str, rate_per_s: float, seconds: floa
                                   wanted=lambda: [ids[p] for p in site.served_at if p in ids])
         poller.start()
         if not failures:
-            site.publish_gradually(rate_per_s)
-            wait_until(lambda: site.published_count() >= count or bool(failures), seconds + 60, every_s=0.5)
-            poller.done.wait(timeout=drain_s)
+            with Progress("steady", lambda: Snapshot(len(poller.seen), count, {"published": site.published_count()}),
+                          s.progress_interval_s, unit="searchable"):
+                site.publish_gradually(rate_per_s)
+                wait_until(lambda: site.published_count() >= count or bool(failures), seconds + 60, every_s=0.5)
+                poller.done.wait(timeout=drain_s)
         served = site.served_at
         published_n = site.published_count()
         published = site.publication_times()
