@@ -75,17 +75,24 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> Progress:
-        if self.interval_s > 0:
+    def start(self) -> Progress:
+        if self.interval_s > 0 and self._thread is None:
             self._thread = threading.Thread(target=self._run, name=f"progress-{self.task}", daemon=True)
             self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def stop(self) -> None:
+        """Idempotent: a ``finally`` may call it after the work stopped it."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+    def __enter__(self) -> Progress:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -31,12 +31,13 @@ from indexer.alerts.rules_file import parse_rules
 from indexer.alerts.rules_index import sync_rules
 from indexer.alerts.notifier import run_notifier
 from indexer.engines.detect import open_engine
-from indexer.worker import run_indexer
+from indexer.worker import IndexerStats, run_indexer
 from ingest.identity import document_id
 from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import Publisher, decode, ensure_topics, make_producer
 from ingest.models import Alert, Article, utcnow
 from ingest.settings import Settings
+from rasd.stage_progress import index_progress
 from rasd.bench_runs import drop_run, percentile
 
 KARABAKH = ["كاراباخ", "قره باغ", "Karabakh", "Qarabağ*", "Карабах", "Artsakh", "قرهباغ"]
@@ -141,9 +142,11 @@ def throughput(base: Settings, engine_url: str, articles: list[Article], rules: 
             sync_rules(engine, s, _rules_file(rules, sink.url))
             sync_s = time.monotonic() - t0
         _publish(s, articles)
-        t0 = time.monotonic()
-        stats = run_indexer(s, engine, until_end=True)
-        seconds = time.monotonic() - t0
+        stats = IndexerStats()
+        with index_progress(s, stats, len(articles), engine.distribution):
+            t0 = time.monotonic()
+            run_indexer(s, engine, until_end=True, stats=stats)
+            seconds = time.monotonic() - t0
         return {"rules": rules, "docs_per_s": stats.indexed / seconds, "indexed": stats.indexed,
                 "alerts": stats.alerts, "seconds": seconds, "sync_s": sync_s,
                 "percolate_ms_per_batch": 1000 * stats.percolate_s / max(1, stats.batches), "batches": stats.batches}
