@@ -28,7 +28,7 @@ def progress_lines(events: list[dict[str, Any]], task: str) -> list[dict[str, An
     return [e for e in events if e.get("event") == "progress" and e.get("task") == task]
 
 
-def before(events: list[dict[str, Any]], first: dict[str, Any], event: str) -> bool:
+def logged_before(events: list[dict[str, Any]], first: dict[str, Any], event: str) -> bool:
     """``first`` was logged before the first ``event`` line."""
     names = [e.get("event") for e in events]
     return event in names and events.index(first) < names.index(event)

@@ -8,7 +8,7 @@ from ingest.identity import canonical_url
 from ingest.models import DeadLetter, FetchedPage
 from tests.crawlers.site import TITLES, TestSite
 from tests.crawlers.topics import read_topic
-from tests.progress_support import before, json_events, progress_lines
+from tests.progress_support import json_events, logged_before, progress_lines
 
 pytestmark = pytest.mark.services
 
@@ -104,7 +104,7 @@ def test_a_crawl_logs_progress_lines_while_it_runs(settings, test_site: TestSite
     lines = progress_lines(events, "crawl")
     mid = [e for e in lines if 0 < e["fetched"] and e["queued"] > 0]
     assert len(mid) >= 2, lines
-    assert before(events, mid[-1], "crawl_finished")
+    assert logged_before(events, mid[-1], "crawl_finished")
     assert all(e["stage"] == "crawl" and e["per_s"] >= 0 and e["errors"] >= 0 for e in lines)
     fetched = [e["fetched"] for e in lines]
     assert fetched == sorted(fetched) and fetched[-1] <= report.requests

@@ -8,7 +8,7 @@ import pytest
 
 from deploy.demo_site.content import load_articles
 from rasd.demo import SAMPLE_QUERY, run_demo
-from tests.progress_support import before, json_events, json_logging, progress_lines
+from tests.progress_support import json_events, json_logging, logged_before, progress_lines
 
 
 def _free_port() -> int:
@@ -66,10 +66,10 @@ def test_demo_reports_every_stage_and_a_second_run_adds_no_copy(demo_settings, c
 def _check_progress(events: list[dict], report) -> None:
     """Each stage logged progress while it ran, with counts that add up."""
     crawl = progress_lines(events, "crawl")
-    assert crawl and before(events, crawl[-1], "demo_ingest")
+    assert crawl and logged_before(events, crawl[-1], "demo_ingest")
     assert all(0 <= e["published"] <= report.pages_fetched and e["queued"] >= 0 for e in crawl)
     ingest = progress_lines(events, "ingest")
-    assert ingest and before(events, ingest[-1], "demo_index")
+    assert ingest and logged_before(events, ingest[-1], "demo_index")
     assert all(e["of"] == report.pages_fetched and 0 <= e["pages"] <= e["of"] and 0 <= e["pct"] <= 100
                for e in ingest)
     index = progress_lines(events, "index")

@@ -24,7 +24,7 @@ from rasd.cli import app
 from rasd.reextract import parse_since, reextract
 from tests.indexer.support import read_keyed, settings_env
 from tests.ingest.pages import PARAGRAPHS, article_html, fetched_page
-from tests.progress_support import before, json_events, progress_lines
+from tests.progress_support import json_events, logged_before, progress_lines
 
 # a line the general extraction keeps (it reads like prose) and the site's
 # editors want out: the fix is a rule in the sources file
@@ -140,7 +140,7 @@ def test_the_command_reports_progress_and_refuses_a_bad_date(indexed):
     lines = progress_lines(events, "reextract")
     # the four recent pages (two per source) lie at or after --since in their partitions
     counted = [e for e in lines if e.get("of") == 4]
-    assert counted and before(events, counted[0], "reextract_done"), lines
+    assert counted and logged_before(events, counted[0], "reextract_done"), lines
     assert all(0 <= e["matched"] <= e["pages"] <= e["of"] and e["per_s"] >= 0 and 0 <= e["pct"] <= 100
                for e in counted)
     assert lines == sorted(lines, key=lambda e: e["pages"])
