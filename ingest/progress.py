@@ -77,6 +77,7 @@ class Progress:
 
     def start(self) -> Progress:
         if self.interval_s > 0 and self._thread is None:
+            self.meter = RateMeter(self.meter.unit)  # elapsed counts from here, not from construction
             self._thread = threading.Thread(target=self._run, name=f"progress-{self.task}", daemon=True)
             self._thread.start()
         return self

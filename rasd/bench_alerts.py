@@ -36,6 +36,7 @@ from ingest.identity import document_id
 from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import Publisher, decode, ensure_topics, make_producer
 from ingest.models import Alert, Article, utcnow
+from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
 from rasd.stage_progress import index_progress
 from rasd.bench_runs import drop_run, percentile
@@ -178,13 +179,15 @@ def latency(base: Settings, engine_url: str, articles: list[Article], rules: int
         for w in workers:
             w.start()
         about = [a for a in articles if any(m in a.body for m in MENTIONS)]
-        _publish(s, about, rate_per_s=rate_per_s)
         ids = {a.id for a in about}
 
         def delivered_articles() -> set[str]:
             return {r[0].json["alert"]["article_id"] for r in sink.delivered().values() if r[0].json}
 
-        sink.wait_for(lambda: ids <= delivered_articles() or bool(failures), timeout=120)
+        with Progress("bench_alerts_latency", lambda: Snapshot(len(delivered_articles() & ids), len(ids)),
+                      s.progress_interval_s, unit="delivered"):
+            _publish(s, about, rate_per_s=rate_per_s)
+            sink.wait_for(lambda: ids <= delivered_articles() or bool(failures), timeout=120)
         stop.set()
         for w in workers:
             w.join(timeout=60)
