@@ -114,6 +114,10 @@ def crawl_in_this_process(
     )
     if continuous:
         overrides = {**continuous_overrides(), **overrides}
+    if settings.log_level.upper() != "DEBUG":
+        # Scrapy's start banner is logged while Scrapy holds its loggers at
+        # DEBUG, before quiet_libraries below can act
+        logging.getLogger("scrapy.utils.log").addFilter(lambda record: record.levelno > logging.INFO)
     process = CrawlerProcess(scrapy_settings(settings, **overrides))
     # Scrapy has just set its loggers to DEBUG: per-request lines and the
     # stats dump stay out of the default output (the report has the counts)

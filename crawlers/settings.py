@@ -50,6 +50,9 @@ EXTENSIONS = {
     "crawlers.size_limit.BodySizeLimit": 0,
     # Prometheus /metrics and /healthz of the crawl process (RASD_METRICS_PORT)
     "crawlers.metrics.CrawlMetrics": 500,
+    # progress lines (pages fetched, queued, errors, rate) every LOGSTATS_INTERVAL
+    "scrapy.extensions.logstats.LogStats": None,
+    "crawlers.progress.CrawlProgress": 0,
 }
 # Scrapy's defaults (robots.txt, retry, redirect, compression...) plus the
 # politeness gate, last before the download so it sees every retry and redirect
@@ -97,6 +100,7 @@ def rasd_values(settings: Settings) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": settings.crawl_max_page_bytes,
         "DOWNLOAD_WARNSIZE": settings.crawl_max_page_bytes // 2,
         "LOG_LEVEL": settings.log_level.upper(),
+        "LOGSTATS_INTERVAL": settings.progress_interval_s,
     }
 
 
@@ -133,4 +137,6 @@ def continuous_overrides() -> dict[str, Any]:
     """Scrapy settings of the continuous crawl: the frontier decides what is
     fetched, so Scrapy keeps no memory of requests (a seen-set would grow
     for as long as the crawl runs)."""
-    return {"DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter"}
+    # a service: it logs per frontier round, not progress lines (a caller
+    # that wants them, such as a benchmark, passes LOGSTATS_INTERVAL)
+    return {"DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter", "LOGSTATS_INTERVAL": 0}

@@ -315,6 +315,7 @@ def run_indexer(
     max_batches: int | None = None,
     until_end: bool = False,
     liveness: Liveness | None = None,
+    stats: IndexerStats | None = None,
 ) -> IndexerStats:
     """Consume ``settings.topic_articles`` into ``settings.articles_alias``
     until ``stop`` is set, the topic has been idle for ``idle_exit_s``,
@@ -323,7 +324,8 @@ def run_indexer(
     (``stop`` still ends the wait, leaving the batch uncommitted). Raises
     (leaving the current batch uncommitted) if Kafka refuses a dead letter
     or the engine refuses a request as a whole (percolation, alerts).
-    ``liveness`` is ticked on every turn of the consume loop and of a stall's wait."""
+    ``liveness`` is ticked on every turn of the consume loop and of a stall's wait.
+    A caller that reports progress passes ``stats`` and reads it while they fill."""
     lifecycle = IndexLifecycle.start(settings, engine)  # type: ignore[arg-type]
     write_index = lifecycle.write_index
     group = group_id(settings, engine)
@@ -336,7 +338,7 @@ def run_indexer(
         topic=settings.topic_articles,
         group=group,
     )
-    stats = IndexerStats()
+    stats = stats if stats is not None else IndexerStats()
     stop = stop or threading.Event()
 
     try:

@@ -39,7 +39,8 @@ def _process_fields(_logger: object, _name: str, event: dict[str, Any]) -> dict[
 # Libraries whose INFO lines are per-request chatter or start-up banners
 # (Scrapy's per-response and stats lines, Twisted's reactor, the Kafka and
 # HTTP clients): kept out of the default output, shown with RASD_LOG_LEVEL=DEBUG.
-_NOISY = ("kafka", "urllib3", "scrapy", "twisted", "filelock", "trafilatura", "htmldate", "courlan")
+# pymorphy3 announces its dictionaries when the alert rules compile.
+_NOISY = ("kafka", "urllib3", "scrapy", "twisted", "filelock", "trafilatura", "htmldate", "courlan", "pymorphy3")
 
 
 def quiet_libraries(level: str) -> None:
@@ -51,6 +52,18 @@ def quiet_libraries(level: str) -> None:
     # never below INFO: kafka-python's debug lines print its whole
     # configuration, SASL and TLS key passwords in clear
     logging.getLogger("kafka").setLevel(max(quiet, logging.INFO))
+
+
+def progress_logger() -> Any:
+    """The logger of progress lines (``ingest.progress``), in the configured
+    format and shown at any RASD_LOG_LEVEL: the benchmarks run at WARNING to
+    keep the workers' per-batch lines out, and progress is what the person at
+    the terminal waits for (``progress_interval_s`` 0 turns it off)."""
+    return structlog.wrap_logger(
+        _CurrentStderrLogger(),
+        processors=structlog.get_config()["processors"],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
 
 
 class _SlowTaskNoise(logging.Filter):

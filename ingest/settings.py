@@ -238,6 +238,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = False
+    # Commands that run for a while and end (demo, benchmarks, reextract,
+    # one-pass crawls) log a progress line this often; 0: none. Services log
+    # per batch instead and never use it.
+    progress_interval_s: float = Field(default=5.0, ge=0)
 
     # Observability: every long-running process (crawl child, ingest, index,
     # notify) serves Prometheus /metrics and /healthz on this port. None: off,

@@ -223,10 +223,12 @@ def run_ingest(
     max_batches: int | None = None,
     until_end: bool = False,
     liveness: Liveness | None = None,
+    stats: IngestStats | None = None,
 ) -> IngestStats:
     """Consume the pages topic until ``stop``, idle, ``max_batches`` or (``until_end``)
-    drained. ``liveness`` is ticked on every turn of the consume loop."""
-    stats = IngestStats()
+    drained. ``liveness`` is ticked on every turn of the consume loop. A caller
+    that reports progress passes ``stats`` and reads it while they fill."""
+    stats = stats if stats is not None else IngestStats()
 
     def progress(loop: object) -> None:
         log.info("ingest_batch", pages=stats.pages, articles=stats.articles, dead_letters=sum(stats.dead_letters.values()),

@@ -28,12 +28,14 @@ from deploy.demo_site.server import DemoSite
 from deploy.stack import manager
 from indexer.engines.base import SearchEngine
 from indexer.engines.detect import open_configured_engine
-from indexer.worker import run_indexer
+from indexer.worker import IndexerStats, run_indexer
 from ingest.identity import document_id
 from ingest.kafka_io import ensure_topics
+from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
-from ingest.worker import run_ingest
+from ingest.worker import IngestStats, run_ingest
 from rasd.bench_runs import drop_run, latency_summary
+from rasd.stage_progress import index_progress, ingest_progress
 
 
 def fresh_run(settings: Settings, tag: str, articles: int, **update: object) -> Settings:
@@ -61,15 +63,19 @@ def stage_by_stage(settings: Settings, articles, engine_url: str) -> dict:
         report = crawl(s, sources, CONCURRENT_REQUESTS=32, CONCURRENT_REQUESTS_PER_DOMAIN=16,
                        AUTOTHROTTLE_ENABLED=False)
         t_crawl = time.monotonic() - t0
-    t0 = time.monotonic()
-    ingest_stats = run_ingest(s, until_end=True)
-    t_ingest = time.monotonic() - t0
+    ingest_stats = IngestStats()
+    with ingest_progress(s, ingest_stats, report.pages_published):
+        t0 = time.monotonic()
+        run_ingest(s, until_end=True, stats=ingest_stats)
+        t_ingest = time.monotonic() - t0
     engine = open_configured_engine(s, engine_url)
     try:
         engine.ensure_index(s.articles_alias)  # outside the timing: a one-off
-        t0 = time.monotonic()
-        index_stats = run_indexer(s, engine, until_end=True)
-        t_index = time.monotonic() - t0
+        index_stats = IndexerStats()
+        with index_progress(s, index_stats, ingest_stats.articles, engine.distribution):
+            t0 = time.monotonic()
+            run_indexer(s, engine, until_end=True, stats=index_stats)
+            t_index = time.monotonic() - t0
         engine.refresh(s.articles_alias)
         count = engine.count(s.articles_alias)
     finally:
@@ -163,12 +169,15 @@ def streaming(settings: Settings, articles, engine_url: str, timeout_s: float) -
     with DemoSite(articles=articles, faults=False) as site:
         urls = site.article_urls()
         sources = [Source(name="bench", feeds=[site.feed_url], sitemaps=[site.sitemap_url])]
-        t0 = time.time()
-        crawl(s, sources, CONCURRENT_REQUESTS=32, CONCURRENT_REQUESTS_PER_DOMAIN=16, AUTOTHROTTLE_ENABLED=False)
-        deadline = time.monotonic() + timeout_s
-        while not poller.done.wait(timeout=1.0) and time.monotonic() < deadline:
-            if failures:
-                break
+        # the crawl child logs its own lines; these follow the articles through to the index
+        with Progress("streaming", lambda: Snapshot(len(poller.seen), len(articles)), s.progress_interval_s,
+                      unit="searchable"):
+            t0 = time.time()
+            crawl(s, sources, CONCURRENT_REQUESTS=32, CONCURRENT_REQUESTS_PER_DOMAIN=16, AUTOTHROTTLE_ENABLED=False)
+            deadline = time.monotonic() + timeout_s
+            while not poller.done.wait(timeout=1.0) and time.monotonic() < deadline:
+                if failures:
+                    break
         t_end = max(poller.seen.values()) if poller.seen else time.time()
         served = dict(site.served_at)
     stop.set()

@@ -31,12 +31,14 @@ from indexer.alerts.rules_file import parse_rules
 from indexer.alerts.rules_index import sync_rules
 from indexer.alerts.notifier import run_notifier
 from indexer.engines.detect import open_engine
-from indexer.worker import run_indexer
+from indexer.worker import IndexerStats, run_indexer
 from ingest.identity import document_id
 from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import Publisher, decode, ensure_topics, make_producer
 from ingest.models import Alert, Article, utcnow
+from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
+from rasd.stage_progress import index_progress
 from rasd.bench_runs import drop_run, percentile
 
 KARABAKH = ["كاراباخ", "قره باغ", "Karabakh", "Qarabağ*", "Карабах", "Artsakh", "قرهباغ"]
@@ -141,9 +143,11 @@ def throughput(base: Settings, engine_url: str, articles: list[Article], rules: 
             sync_rules(engine, s, _rules_file(rules, sink.url))
             sync_s = time.monotonic() - t0
         _publish(s, articles)
-        t0 = time.monotonic()
-        stats = run_indexer(s, engine, until_end=True)
-        seconds = time.monotonic() - t0
+        stats = IndexerStats()
+        with index_progress(s, stats, len(articles), engine.distribution):
+            t0 = time.monotonic()
+            run_indexer(s, engine, until_end=True, stats=stats)
+            seconds = time.monotonic() - t0
         return {"rules": rules, "docs_per_s": stats.indexed / seconds, "indexed": stats.indexed,
                 "alerts": stats.alerts, "seconds": seconds, "sync_s": sync_s,
                 "percolate_ms_per_batch": 1000 * stats.percolate_s / max(1, stats.batches), "batches": stats.batches}
@@ -175,13 +179,15 @@ def latency(base: Settings, engine_url: str, articles: list[Article], rules: int
         for w in workers:
             w.start()
         about = [a for a in articles if any(m in a.body for m in MENTIONS)]
-        _publish(s, about, rate_per_s=rate_per_s)
         ids = {a.id for a in about}
 
         def delivered_articles() -> set[str]:
             return {r[0].json["alert"]["article_id"] for r in sink.delivered().values() if r[0].json}
 
-        sink.wait_for(lambda: ids <= delivered_articles() or bool(failures), timeout=120)
+        with Progress("bench_alerts_latency", lambda: Snapshot(len(delivered_articles() & ids), len(ids)),
+                      s.progress_interval_s, unit="delivered"):
+            _publish(s, about, rate_per_s=rate_per_s)
+            sink.wait_for(lambda: ids <= delivered_articles() or bool(failures), timeout=120)
         stop.set()
         for w in workers:
             w.join(timeout=60)

@@ -43,6 +43,7 @@ from crawlers.sources import Source
 from deploy.stack import manager
 from deploy.universe import CRAWLER_HEADER, Universe, generated_universe
 from ingest.kafka_io import ensure_topics
+from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
 from rasd.bench_runs import drop_run
 
@@ -161,9 +162,12 @@ def crawl_until_fetched(settings: Settings, universe: Universe, labels: list[str
     t0 = time.time()
     deadline = time.monotonic() + timeout_s
     outcome = "interrupted"
+    progress = Progress("bench_crawl", lambda: Snapshot(len(first_hit), len(expected), {"crawlers": len(labels)}),
+                        settings.progress_interval_s, unit="articles")
     try:
         for t in threads:
             t.start()
+        progress.start()
         next_tick = last_new = time.monotonic()
         while True:
             hits = universe.hits
@@ -196,6 +200,7 @@ def crawl_until_fetched(settings: Settings, universe: Universe, labels: list[str
         own_cpu_after = me.cpu_times()
         wall = time.time() - t0
     finally:
+        progress.stop()
         for e in stops.values():
             e.set()
         for t in threads:

@@ -29,12 +29,13 @@ from deploy.universe.lang import AR
 from indexer.bulk import RESPONSE_FILTER, action_pair
 from indexer.documents import to_document
 from indexer.engines.detect import open_engine
-from indexer.worker import run_indexer
+from indexer.worker import IndexerStats, run_indexer
 from ingest.arabic import normalize_arabic
 from ingest.identity import document_id
 from ingest.kafka_io import Publisher, ensure_topics, make_producer
 from ingest.models import Article, utcnow
 from ingest.settings import Settings
+from rasd.stage_progress import index_progress
 from rasd.bench_runs import drop_run
 
 ENGINES = ("opensearch", "elasticsearch")
@@ -117,9 +118,11 @@ def indexer_run(base: Settings, url: str, articles: list[Article], label: str, *
                 publisher.send(s.topic_articles, article, key=article.id)
         finally:
             publisher.close()
-        t0 = time.monotonic()
-        stats = run_indexer(s, engine, until_end=True)
-        wall = time.monotonic() - t0
+        stats = IndexerStats()
+        with index_progress(s, stats, len(articles), engine.distribution):
+            t0 = time.monotonic()
+            run_indexer(s, engine, until_end=True, stats=stats)
+            wall = time.monotonic() - t0
         engine.refresh(s.articles_alias)
         if stats.indexed != len(articles) or engine.count(s.articles_alias) != len(articles):
             raise RuntimeError(f"{label}: indexed {stats.indexed} of {len(articles)} ({stats.dead_lettered} dead letters)")

@@ -71,8 +71,9 @@ def _worker(settings: Settings, ready: Any, go: Any, results: Any) -> None:
     configure_logging(settings.log_level, settings.log_json)
     # everything heavy is imported and warmed before the clock starts
     from ingest.language import detect_language
-    from ingest.worker import run_ingest
+    from ingest.worker import IngestStats, run_ingest
     from rasd.bench_extract import eval_pages as warm_pages
+    from rasd.stage_progress import ingest_progress
     from rasd.bench_extract import rasd_extractor
 
     body, page = warm_pages()[0]
@@ -82,8 +83,11 @@ def _worker(settings: Settings, ready: Any, go: Any, results: Any) -> None:
     ready.set()
     go.wait()
     started, cpu = time.time(), time.process_time()
+    stats = IngestStats()
     try:
-        stats = run_ingest(settings, until_end=True)
+        # each worker counts its own pages: the group shares them out as it likes
+        with ingest_progress(settings, stats, None):
+            run_ingest(settings, until_end=True, stats=stats)
     except BaseException as exc:
         # the parent would otherwise wait for this result until its timeout
         results.put(repr(exc))

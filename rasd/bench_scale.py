@@ -23,6 +23,7 @@ import psutil
 from deploy.stack import manager
 from indexer.engines.detect import open_configured_engine
 from ingest.kafka_io import ensure_topics
+from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
 from rasd.bench_extract import generated_pages
 from rasd.bench_ingest import Corpus, page_messages, produce_pages
@@ -69,6 +70,11 @@ def _run(base: Settings, messages: list[bytes], per_stage: int, engine_url: str,
     s = base.namespaced(f"bs{uuid.uuid4().hex[:6]}").model_copy(
         update={"search_url": engine_url, "topic_partitions": PARTITIONS})
     stages: list[StageProcess] = []
+    # searchable of the articles once the ingest workers are done, of the pages
+    # until then (started once the loop below has both counts)
+    progress = Progress("bench_scale", lambda: Snapshot(documents, expected or len(messages),
+                                                        {"processes_per_stage": per_stage}),
+                        s.progress_interval_s, unit="searchable")
     try:
         ensure_topics(s)
         produce_pages(s, messages)
@@ -86,6 +92,7 @@ def _run(base: Settings, messages: list[bytes], per_stage: int, engine_url: str,
             expected: int | None = None
             failures: list[str] = []
             deadline = t0 + timeout_s
+            progress.start()
             while time.monotonic() < deadline:
                 for stage in stages:
                     stage.sample_cpu()
@@ -105,6 +112,7 @@ def _run(base: Settings, messages: list[bytes], per_stage: int, engine_url: str,
                     break
                 time.sleep(0.2)
             busy1, total1 = _busy()
+            progress.stop()
             for stage in index:
                 stage.stop()
             if expected is None:
@@ -120,6 +128,7 @@ def _run(base: Settings, messages: list[bytes], per_stage: int, engine_url: str,
                 cpu_s={stage.name: stage.cpu_s for stage in stages}, failures=failures,
             )
     finally:
+        progress.stop()
         for stage in stages:
             stage.stop()
         drop_run(s)

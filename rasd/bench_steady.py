@@ -23,6 +23,7 @@ from deploy.demo_site.generate import generate_articles
 from deploy.demo_site.server import FEED_PATH, DemoSite
 from indexer.engines.detect import open_configured_engine
 from ingest.identity import document_id
+from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
 from rasd.bench import SearchablePoller, fresh_run
 from rasd.bench_hops import first_record_times, hop_legs, hop_lines, indexed_times
@@ -113,9 +114,11 @@ def steady(settings: Settings, engine_url: str, rate_per_s: float, seconds: floa
                                       wanted=lambda: [ids[p] for p in site.served_at if p in ids])
             poller.start()
             if not failures:
-                site.publish_gradually(rate_per_s)
-                wait_until(lambda: site.published_count() >= count or failed(), seconds + 60, every_s=0.5)
-                wait_until(lambda: poller.done.is_set() or failed(), drain_s, every_s=0.5)
+                with Progress("steady", lambda: Snapshot(len(poller.seen), count, {"published": site.published_count()}),
+                              s.progress_interval_s, unit="searchable"):
+                    site.publish_gradually(rate_per_s)
+                    wait_until(lambda: site.published_count() >= count or failed(), seconds + 60, every_s=0.5)
+                    wait_until(lambda: poller.done.is_set() or failed(), drain_s, every_s=0.5)
             served = site.served_at
             published_n = site.published_count()
             published = site.publication_times()

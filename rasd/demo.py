@@ -18,10 +18,11 @@ from indexer.alerts.rules_file import load_rules
 from indexer.alerts.rules_index import PercolatorUnavailable, sync_rules
 from indexer.engines.base import SearchEngine
 from indexer.engines.detect import open_configured_engine
-from indexer.worker import run_indexer
+from indexer.worker import IndexerStats, run_indexer
 from ingest.kafka_io import ensure_topics
 from ingest.settings import Settings
-from ingest.worker import run_ingest
+from ingest.worker import IngestStats, run_ingest
+from rasd.stage_progress import index_progress, ingest_progress
 
 log = structlog.get_logger(__name__)
 SAMPLE_QUERY = "كاراباخ"
@@ -129,8 +130,10 @@ def run_demo(settings: Settings) -> DemoReport:
             f"{crawl_report.publish_errors} page(s) Kafka refused"
         )
 
-    log.info("demo_ingest")
-    ingest_stats = run_ingest(settings, until_end=True)
+    log.info("demo_ingest", pages=crawl_report.pages_published)
+    ingest_stats = IngestStats()
+    with ingest_progress(settings, ingest_stats, crawl_report.pages_published):
+        run_ingest(settings, until_end=True, stats=ingest_stats)
 
     engines: list[EngineReport] = []
     for name in ("opensearch", "elasticsearch"):
@@ -138,8 +141,10 @@ def run_demo(settings: Settings) -> DemoReport:
         engine = open_configured_engine(settings, url)
         try:
             percolator = _apply_rules(settings, engine)
-            log.info("demo_index", engine=name, url=url)
-            stats = run_indexer(settings.model_copy(update={"search_url": url}), engine, until_end=True)
+            log.info("demo_index", engine=name, url=url, articles=ingest_stats.articles)
+            stats = IndexerStats()
+            with index_progress(settings, stats, ingest_stats.articles, name):
+                run_indexer(settings.model_copy(update={"search_url": url}), engine, until_end=True, stats=stats)
             engine.refresh(settings.articles_alias)
             hits = engine.search(settings.articles_alias, SAMPLE_QUERY, size=5)
             engines.append(

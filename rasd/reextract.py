@@ -15,7 +15,7 @@ running ingest workers nor moves their committed offsets."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +26,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from ingest.kafka_io import ContractError, Publisher, decode, make_consumer, make_producer
 from ingest.models import FetchedPage
+from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
 from ingest.worker import IngestParts, IngestStats, process_batch
 
@@ -35,6 +36,8 @@ log = structlog.get_logger(__name__)
 @dataclass
 class ReextractReport:
     partitions: int = 0
+    # records between the start and end offsets found: what ``read`` goes up to
+    total: int = 0
     read: int = 0
     matched: int = 0
     unreadable: int = 0
@@ -76,13 +79,26 @@ def reextract(
     *,
     sources: Sequence[str] | None,
     since: datetime | None,
-    progress: Callable[[ReextractReport], None] | None = None,
     parts: IngestParts | None = None,
 ) -> ReextractReport:
     """Re-run extraction over the stored pages of ``sources`` (all when None)
-    fetched at or after ``since`` (all kept when None)."""
-    started = time.monotonic()
+    fetched at or after ``since`` (all kept when None), logging progress
+    every ``progress_interval_s``."""
     report = ReextractReport()
+    with Progress("reextract", lambda: _snapshot(report), settings.progress_interval_s):
+        _reextract(settings, report, sources, since, parts)
+    log.info("reextract_done", **report.__dict__)
+    return report
+
+
+def _snapshot(report: ReextractReport) -> Snapshot:
+    return Snapshot(report.read, report.total or None,
+                    {"matched": report.matched, "articles": report.articles, "dead_letters": report.dead_letters})
+
+
+def _reextract(settings: Settings, report: ReextractReport, sources: Sequence[str] | None, since: datetime | None,
+               parts: IngestParts | None) -> None:
+    started = time.monotonic()
     wanted = frozenset(sources) if sources else None
     consumer = _reader(settings)
     own_parts = parts is None
@@ -93,6 +109,7 @@ def reextract(
     try:
         ranges = _ranges(consumer, settings.topic_pages, since)
         report.partitions = len(ranges)
+        report.total = sum(end - start for start, end in ranges.values())
         consumer.assign(list(ranges))
         for tp, (start, _end) in ranges.items():
             consumer.seek(tp, start)
@@ -124,8 +141,6 @@ def reextract(
                 report.matched += len(batch)
                 process_batch(batch, settings, publisher, stats, parts)
                 report.articles, report.dead_letters = stats.articles, sum(stats.dead_letters.values())
-            if progress is not None and (batch or not remaining):
-                progress(report)
         failed = False
     finally:
         publisher.close(flush=not failed)
@@ -133,8 +148,6 @@ def reextract(
         if own_parts:
             parts.close()
     report.seconds = time.monotonic() - started
-    log.info("reextract_done", **report.__dict__)
-    return report
 
 
 def parse_since(value: str, *, now: datetime | None = None) -> datetime:
@@ -169,11 +182,7 @@ def reextract_command(source: list[str] | None, since: str | None) -> None:
         if unknown:
             raise typer.BadParameter(f"not in {settings.sources_file}: {', '.join(unknown)}", param_hint="--source")
 
-    def show(report: ReextractReport) -> None:
-        typer.echo(f"read {report.read} pages, {report.matched} matched: {report.articles} articles, "
-                   f"{report.dead_letters} dead letters", err=True)
-
-    report = reextract(settings, sources=source, since=start, progress=show)
+    report = reextract(settings, sources=source, since=start)
     typer.echo(
         f"re-extracted {', '.join(source) if source else 'every source'}"
         f"{f' since {start.isoformat()}' if start else ''}: {report.partitions} partitions, {report.read} pages read, "

@@ -8,6 +8,7 @@ from ingest.identity import canonical_url
 from ingest.models import DeadLetter, FetchedPage
 from tests.crawlers.site import TITLES, TestSite
 from tests.crawlers.topics import read_topic
+from tests.progress_support import json_events, logged_before, progress_lines
 
 pytestmark = pytest.mark.services
 
@@ -92,3 +93,19 @@ def test_crawl_with_kafka_unreachable_raises_crawl_error(settings, test_site: Te
     with pytest.raises(CrawlError, match="crawl could not run: .*(Unable to bootstrap|NoBrokersAvailable)"):
         crawl(broken, [source], CLOSESPIDER_TIMEOUT=60, timeout_s=300)
     assert test_site.hits["/feed.xml"] == 0
+
+
+def test_a_crawl_logs_progress_lines_while_it_runs(settings, test_site: TestSite, capfd):
+    # spaced requests (about 3 s in all) and a short interval: lines come mid-crawl
+    source = Source(name="slow", feeds=[test_site.feed_url], download_delay_s=0.4, concurrency=1)
+    report = crawl(fast(settings, progress_interval_s=0.3, log_json=True), [source], CLOSESPIDER_TIMEOUT=120,
+                   timeout_s=300)
+    events = json_events(capfd.readouterr().err)
+    lines = progress_lines(events, "crawl")
+    mid = [e for e in lines if 0 < e["fetched"] and e["queued"] > 0]
+    assert len(mid) >= 2, lines
+    assert logged_before(events, mid[-1], "crawl_finished")
+    assert all(e["stage"] == "crawl" and e["per_s"] >= 0 and e["errors"] >= 0 for e in lines)
+    fetched = [e["fetched"] for e in lines]
+    assert fetched == sorted(fetched) and fetched[-1] <= report.requests
+    assert 0 < max(e["published"] for e in lines) <= report.pages_published == 5

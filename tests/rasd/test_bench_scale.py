@@ -5,15 +5,22 @@ from __future__ import annotations
 import pytest
 
 from rasd.bench_scale import ScaleRun, report, scale_runs
+from tests.progress_support import json_events, json_logging, progress_lines
 
 pytestmark = pytest.mark.services
 
 
 def test_scale_runs_make_every_article_searchable_with_one_and_two_processes_per_stage(
-    stack_settings, kafka_bootstrap, opensearch_url
+    stack_settings, kafka_bootstrap, opensearch_url, capfd
 ):
-    base = stack_settings.model_copy(update={"kafka_bootstrap_servers": kafka_bootstrap, "log_level": "WARNING"})
-    one, two = scale_runs(base, 40, opensearch_url, timeout_s=120)
+    base = stack_settings.model_copy(update={"kafka_bootstrap_servers": kafka_bootstrap, "log_level": "WARNING",
+                                             "progress_interval_s": 0.5})
+    with json_logging():
+        one, two = scale_runs(base, 40, opensearch_url, timeout_s=120)
+    # each run logs while its processes start and work (several seconds each)
+    lines = progress_lines(json_events(capfd.readouterr().err), "bench_scale")
+    assert {e["processes_per_stage"] for e in lines} == {1, 2}
+    assert all(0 <= e["searchable"] <= e["of"] <= 40 for e in lines)
     for run, processes in ((one, 1), (two, 2)):
         assert run.failures == []
         assert run.per_stage == processes and run.pages == 40

@@ -8,6 +8,7 @@ import pytest
 
 from deploy.demo_site.content import load_articles
 from rasd.demo import SAMPLE_QUERY, run_demo
+from tests.progress_support import json_events, json_logging, logged_before, progress_lines
 
 
 def _free_port() -> int:
@@ -26,13 +27,18 @@ def demo_settings(stack_settings):
             "sources_file": None,
             "crawl_download_delay_s": 0.0,
             "rules_file": Path("no-such-rules.yaml"),  # the demo's own rules
+            # the crawl child logs JSON; a stage of a few seconds gets several lines
+            "log_json": True,
+            "progress_interval_s": 0.2,
         }
     )
 
 
-def test_demo_reports_every_stage_and_a_second_run_adds_no_copy(demo_settings):
+def test_demo_reports_every_stage_and_a_second_run_adds_no_copy(demo_settings, capfd):
     articles = len(load_articles())
-    first = run_demo(demo_settings)
+    with json_logging():
+        first = run_demo(demo_settings)
+    _check_progress(json_events(capfd.readouterr().err), first)
     # the demo site's articles plus its page without article text
     assert first.pages_fetched == articles + 1
     assert first.articles_extracted == articles
@@ -55,3 +61,20 @@ def test_demo_reports_every_stage_and_a_second_run_adds_no_copy(demo_settings):
         assert after.documents == before.documents
         assert after.indexed_this_run == first.articles_extracted, "the second run re-indexed every article in place"
         assert after.alerts == before.alerts, "a re-run makes no second alert"
+
+
+def _check_progress(events: list[dict], report) -> None:
+    """Each stage logged progress while it ran, with counts that add up."""
+    crawl = progress_lines(events, "crawl")
+    assert crawl and logged_before(events, crawl[-1], "demo_ingest")
+    assert all(0 <= e["published"] <= report.pages_fetched and e["queued"] >= 0 for e in crawl)
+    ingest = progress_lines(events, "ingest")
+    assert ingest and logged_before(events, ingest[-1], "demo_index")
+    assert all(e["of"] == report.pages_fetched and 0 <= e["pages"] <= e["of"] and 0 <= e["pct"] <= 100
+               for e in ingest)
+    index = progress_lines(events, "index")
+    assert {e["engine"] for e in index} == {"opensearch", "elasticsearch"}
+    assert all(e["of"] == report.articles_extracted and 0 <= e["indexed"] <= e["articles"] <= e["of"]
+               for e in index)
+    for line in crawl + ingest + index:
+        assert line["per_s"] >= 0 and line["elapsed_s"] >= 0

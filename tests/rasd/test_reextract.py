@@ -24,6 +24,7 @@ from rasd.cli import app
 from rasd.reextract import parse_since, reextract
 from tests.indexer.support import read_keyed, settings_env
 from tests.ingest.pages import PARAGRAPHS, article_html, fetched_page
+from tests.progress_support import json_events, logged_before, progress_lines
 
 # a line the general extraction keeps (it reads like prose) and the site's
 # editors want out: the fix is a rule in the sources file
@@ -129,11 +130,20 @@ def test_the_articles_of_a_reextraction_keep_their_ids_and_story_clusters(indexe
 def test_the_command_reports_progress_and_refuses_a_bad_date(indexed):
     settings, _engine, _sources_path = indexed
     runner = CliRunner()
-    env = settings_env(settings)
+    # a run of a second or so: progress lines many times a second
+    env = settings_env(settings.model_copy(update={"progress_interval_s": 0.02, "log_json": True}))
     since = (NOW - timedelta(days=1)).isoformat()
     result = runner.invoke(app, ["reextract", "--source", "beta", "--since", since], env=env)
     assert result.exit_code == 0, result.output
     assert "2 pages matched" in result.output and "2 articles" in result.output
+    events = json_events(result.output)
+    lines = progress_lines(events, "reextract")
+    # the four recent pages (two per source) lie at or after --since in their partitions
+    counted = [e for e in lines if e.get("of") == 4]
+    assert counted and logged_before(events, counted[0], "reextract_done"), lines
+    assert all(0 <= e["matched"] <= e["pages"] <= e["of"] and e["per_s"] >= 0 and 0 <= e["pct"] <= 100
+               for e in counted)
+    assert lines == sorted(lines, key=lambda e: e["pages"])
     bad = runner.invoke(app, ["reextract", "--source", "beta", "--since", "last tuesday"], env=env)
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
     unknown = runner.invoke(app, ["reextract", "--source", "gamma"], env=env)
