@@ -16,11 +16,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import structlog
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.structs import OffsetAndMetadata
 
-from ingest.batch_loop import run_batches
-from ingest.kafka_io import ContractError, Publisher, excerpt, decode, make_consumer, make_producer
+from ingest.batch_loop import consumed_offsets, next_offsets, run_batches
+from ingest.kafka_io import ContractError, Publisher, excerpt, decode, make_consumer
+from ingest.kafka_transactions import TransactionalPublisher
 from ingest.engines.errors import EngineError
 from ingest.models import Alert, Article, DeadLetter, utcnow
 from ingest.settings import Settings
@@ -84,14 +86,19 @@ class _BatchIndexer:
         consumer: KafkaConsumer | None = None,
         stop: threading.Event | None = None,
         tick: Callable[[], None] | None = None,
+        commit: Callable[[dict[TopicPartition, OffsetAndMetadata]], None] | None = None,
     ) -> None:
         self._settings = settings
+        # commits the batch's offsets with its outputs (dead letters, alerts)
+        # in one transaction; None: the consume loop commits after the flush
+        self._commit = commit
         self._tick = tick
         self._engine = engine
         self._publisher = publisher
         self._stats = stats
         self._alias = settings.articles_alias
         self._limits = BulkLimits.from_settings(settings)
+        self._consumer = consumer
         self._keeper = GroupKeeper(consumer)
         self._stop = stop or threading.Event()
 
@@ -145,8 +152,12 @@ class _BatchIndexer:
 
         for letter in dead:
             self._publisher.send(self._settings.topic_dead_letters, letter, key=letter.key)
-        # Only acknowledged dead letters let the batch be committed.
-        self._publisher.flush()
+        # Only acknowledged (in a transaction: committed) dead letters and
+        # alerts let the batch be committed; otherwise it is replayed.
+        if self._commit is not None:
+            self._commit(consumed_offsets(self._consumer, records) if self._consumer else next_offsets(records))
+        else:
+            self._publisher.flush()
 
         indexed = len(docs) - len(rejected)
         self._stats.batches += 1
@@ -342,14 +353,16 @@ def run_indexer(
     stop = stop or threading.Event()
 
     try:
-        publisher = Publisher(make_producer(settings, client_id=f"rasd-indexer-{engine.distribution}-dlq"))
+        publisher = TransactionalPublisher(settings, client_id=f"rasd-indexer-{engine.distribution}-dlq")
         failed = True
         try:
             consumer = make_consumer(settings, settings.topic_articles, group,
                                      client_id=f"rasd-indexer-{engine.distribution}")
             try:
                 watch = LoopWatch(consumer, group, settings, liveness)
-                indexer = _BatchIndexer(settings, engine, publisher, stats, consumer=consumer, stop=stop, tick=watch.tick)
+                indexer = _BatchIndexer(
+                    settings, engine, publisher, stats, consumer=consumer, stop=stop, tick=watch.tick,
+                    commit=lambda offsets: publisher.commit(offsets, consumer.group_metadata()))
                 try:
                     run_batches(
                         consumer,
@@ -361,6 +374,7 @@ def run_indexer(
                         until_end=until_end,
                         batch_max_s=settings.batch_max_s,
                         tick=watch.tick,
+                        commits=False,
                     )
                     watch.finish()
                 except IndexingStopped as exc:

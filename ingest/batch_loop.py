@@ -22,7 +22,12 @@ rebalancing or has moved on (``RebalanceInProgressError``,
 ``CommitFailedError``) is skipped: the next commit on a partition the
 worker still owns covers those records too, and one it no longer owns is
 replayed from the last commit by its new owner, which the pipeline's
-document ids make harmless."""
+document ids make harmless.
+
+A stage whose outputs go to Kafka commits instead inside the transaction of
+those outputs (``commits=False``; ``ingest.kafka_transactions``): there a
+refused commit aborts the outputs too, so it fails the batch, which is
+rewound and replayed like any batch Kafka did not take."""
 from __future__ import annotations
 
 import threading
@@ -67,6 +72,20 @@ def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, Offs
     return offsets
 
 
+def consumed_offsets(consumer: KafkaConsumer, records: Iterable[ConsumerRecord]) -> dict[TopicPartition, OffsetAndMetadata]:
+    """``next_offsets``, moved on to the consumer's position where it is
+    further: past the commit markers of a transactional input, which take an
+    offset each and are never returned as records (a group committed at
+    ``last + 1`` would show a lag of one for ever, and never reach the end
+    offset). Only for a consumer that returned no record after ``records``."""
+    offsets = next_offsets(records)
+    for tp, meta in offsets.items():
+        position = consumer.position(tp)
+        if position is not None and position > meta.offset:
+            offsets[tp] = OffsetAndMetadata(position, None, -1)
+    return offsets
+
+
 def caught_up(consumer: KafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
     """Whether the consumer reached the end offsets its partitions had when
     first seen here (``end_offsets`` is filled as partitions are assigned)."""
@@ -89,6 +108,7 @@ class LoopOptions(TypedDict, total=False):
     on_batch: Callable[[LoopStats], None] | None
     batch_max_s: float | None
     tick: Callable[[], None] | None
+    commits: bool
 
 
 def run_batches(
@@ -111,6 +131,9 @@ def run_batches(
     ``batch_max_s`` bounds a batch in time as well: once batches are seen
     to take longer, fewer records are taken at once (see ``_Pace``).
     ``tick`` is called on every turn of the loop (liveness, metrics).
+    ``commits`` False: the batch handler commits the offsets itself, in the
+    transaction of its outputs (``ingest.kafka_transactions``); a failed
+    commit there is an exception like any other, and the batch is replayed.
     """
     return _loop(consumer, handle_batch, None, poll_timeout_ms=poll_timeout_ms, **options)
 
@@ -179,6 +202,7 @@ def _loop(
     on_batch: Callable[[LoopStats], None] | None = None,
     batch_max_s: float | None = None,
     tick: Callable[[], None] | None = None,
+    commits: bool = True,
 ) -> LoopStats:
     """``finish`` None: ``prepare`` does the whole batch, committed at once."""
     stats = LoopStats()
@@ -191,6 +215,7 @@ def _loop(
     helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-finish") if finish else None
     outage = _Outage()
     pace = _Pace(batch_max_s, consumer.config["max_poll_records"])
+    idle = _IdleCommit(consumer)
 
     def timed_finish(prepared: Any, records: int, prepare_s: float) -> None:
         assert finish is not None
@@ -219,7 +244,9 @@ def _loop(
         # raises if the batch failed: it stays in flight for recover()
         in_flight.future.result()
         done, in_flight = in_flight, None
-        commit(done.records)
+        if commits:
+            commit(done.records)
+        idle.batch_done()
         stats.batches += 1
         stats.records += len(done.records)
         outage.over()
@@ -261,6 +288,7 @@ def _loop(
                     if in_flight is not None:
                         settle()
                         continue
+                    idle.idle()
                     if idle_exit_s is not None and time.monotonic() - last_record >= idle_exit_s:
                         break
                     if until_end and caught_up(consumer, end_offsets):
@@ -299,6 +327,38 @@ def _loop(
         if helper is not None:
             helper.shutdown(wait=True)
     return stats
+
+
+class _IdleCommit:
+    """Moves the group's offsets to the consumer's positions once the loop
+    is idle after a batch (nothing polled, nothing in flight): on an input
+    written in transactions, each commit marker takes an offset and is never
+    returned as a record, so the last batch's offsets stop short of the
+    markers after it; the group would show a lag for ever and never reach
+    the end offsets. Only then is every position covered by handled records."""
+
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self.consumer = consumer
+        self.due = True
+
+    def batch_done(self) -> None:
+        self.due = True
+
+    def idle(self) -> None:
+        if not self.due:
+            return
+        self.due = False
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        try:
+            for tp in self.consumer.assignment():
+                position = self.consumer.position(tp)
+                if position is not None:
+                    offsets[tp] = OffsetAndMetadata(position, None, -1)
+            if offsets:
+                self.consumer.commit(offsets=offsets)
+        except KafkaError as exc:  # a later idle moment tries again
+            self.due = True
+            log.debug("idle_commit_skipped", error=repr(exc))
 
 
 class _Pace:

@@ -129,9 +129,14 @@ def ensure_topics(settings: Settings, timeout_s: float = 60.0) -> None:
         admin.close()
 
 
-def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
+def make_producer(settings: Settings, client_id: str, transactional_id: str | None = None) -> KafkaProducer:
+    """A producer with the pipeline's limits; with ``transactional_id``, a
+    transactional one (see ``ingest.kafka_transactions``)."""
+    transactional = {"transactional_id": transactional_id,
+                     "transaction_timeout_ms": settings.kafka_transaction_timeout_ms} if transactional_id else {}
     return KafkaProducer(
         **kafka_client_kwargs(settings),
+        **transactional,
         client_id=client_id,
         acks="all",
         linger_ms=20,
@@ -204,8 +209,12 @@ class Publisher:
         with self._lock:
             errors, self._errors = self._errors, []
         if errors:
-            transient = all(isinstance(e, KafkaError) and e.retriable for e in errors)
+            transient = all(self._retriable(e) for e in errors)
             raise NotAcknowledged(f"{len(errors)} Kafka send(s) failed, first: {errors[0]!r}", transient=transient)
+
+    def _retriable(self, error: BaseException) -> bool:
+        """Whether a failed send may succeed when sent again later."""
+        return isinstance(error, KafkaError) and error.retriable
 
     def close(self, flush: bool = True) -> None:
         """Flush (unless the caller already failed) and close, bounded in time."""
@@ -229,6 +238,9 @@ def make_consumer(settings: Settings, topic: str | None, group_id: str | None, c
         group_instance_id=f"{settings.kafka_instance_id}-{client_id}" if settings.kafka_instance_id and group_id else None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        # The stages commit their outputs in transactions: what a dead or
+        # fenced batch sent (aborted) must never be read.
+        isolation_level="read_committed",
         # A crashed worker's partitions move to a live one after this long
         # (kafka-python's default is 45 s).
         session_timeout_ms=10_000,

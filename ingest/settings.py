@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # member's session to run out and a rebalance. Two processes running with
     # the same name fence each other: the older one stops with an error.
     kafka_instance_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    # The longest a batch's transaction may stay open (its outputs and input
+    # offsets commit together): the broker aborts it after this, and a dead
+    # worker without a kafka_instance_id holds up the readers of its
+    # partitions this long at most.
+    kafka_transaction_timeout_ms: int = Field(default=30_000, ge=1000, le=900_000)
     batch_max_records: int = Field(default=500, ge=1)
     # A batch is also bounded in time: when records are slow (a struggling
     # store, huge pages), polls take fewer of them, so a batch is committed

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.structs import OffsetAndMetadata
 
 from ingest.boilerplate import SiteBoilerplate
 from ingest.clusters import ClusterInput, StoryClusters
 from ingest.extraction import ExtractionError, classification_of, extract_article, with_body
 from ingest.extraction_log import ExtractionLog, PageOutcome
 from ingest.identity import document_id
-from ingest.kafka_io import ContractError, Publisher, decode, encode, excerpt, make_consumer, make_producer
+from ingest.kafka_io import ContractError, Publisher, decode, encode, excerpt, make_consumer
+from ingest.kafka_transactions import TransactionalPublisher
 from ingest import metrics
-from ingest.batch_loop import run_overlapped_batches
+from ingest.batch_loop import next_offsets, run_overlapped_batches
 from ingest.models import Article, DeadLetter, DeadLetterReason, FetchedPage
 from ingest.observability import Liveness, LoopWatch
 from ingest.settings import Settings
@@ -89,18 +92,29 @@ class ExtractedBatch:
     outputs (exactly one article or dead letter per page, one extraction-log
     outcome per page that could be read)."""
 
-    def __init__(self, settings: Settings, publisher: Publisher, stats: IngestStats) -> None:
+    def __init__(self, settings: Settings, publisher: Publisher, stats: IngestStats,
+                 offsets: dict[TopicPartition, OffsetAndMetadata],
+                 commit: Callable[[dict[TopicPartition, OffsetAndMetadata]], None] | None = None) -> None:
         self.settings = settings
         self.publisher = publisher
         self.stats = stats
         self.outcomes: list[PageOutcome] = []
         self.extracted: list[_Extracted] = []
+        # Sent with the batch's articles, in its transaction: the head of a
+        # batch runs while the one before may still be committing.
+        self.letters: list[DeadLetter] = []
+        # the input's next offsets, and how to commit them with the outputs
+        # (None: the consume loop commits once the outputs are acknowledged)
+        self.offsets = offsets
+        self.commit = commit
+
+    def letter(self, letter: DeadLetter) -> None:
+        self.letters.append(letter)
 
     def dead(self, reason: DeadLetterReason, detail: str, page: FetchedPage, where: dict[str, Any]) -> None:
         self.stats.dead(reason)
-        letter = DeadLetter(stage="ingest", reason=reason, detail=detail, url=page.final_url,
-                            http_status=page.status, source=page.source, **where)
-        self.publisher.send(self.settings.topic_dead_letters, letter, key=letter.key)
+        self.letter(DeadLetter(stage="ingest", reason=reason, detail=detail, url=page.final_url,
+                               http_status=page.status, source=page.source, **where))
         self.outcomes.append(PageOutcome(
             source=page.source, url=page.final_url, page_id=document_id(page.final_url), fetched_at=page.fetched_at,
             classification=classification_of(reason), reason=reason, has_title=False, has_date=False, body_chars=0,
@@ -126,7 +140,7 @@ def extract_record(record: ConsumerRecord, batch: ExtractedBatch, profiles: Sour
         stats.dead("invalid_message")
         letter = DeadLetter(stage="ingest", reason="invalid_message", detail=str(exc),
                             payload_excerpt=excerpt(record.value), **where)
-        batch.publisher.send(settings.topic_dead_letters, letter, key=letter.key)
+        batch.letter(letter)
         return None
     if page.status >= 400:
         batch.dead("http_error", f"HTTP {page.status}", page, where)
@@ -158,12 +172,14 @@ def _publish(item: _Extracted, article: Article, batch: ExtractedBatch) -> None:
 
 
 def extract_batch(records: Sequence[ConsumerRecord], settings: Settings, publisher: Publisher, stats: IngestStats,
-                  parts: IngestParts) -> ExtractedBatch:
+                  parts: IngestParts,
+                  commit: Callable[[dict[TopicPartition, OffsetAndMetadata]], None] | None = None) -> ExtractedBatch:
     """The CPU-bound head of a batch: decode and extract every page (pages
-    that fail get their dead letter now). Touches no shared store."""
+    that fail get their dead letter, sent by the tail). Touches no shared
+    store and sends nothing. ``commit``: see ``ExtractedBatch``."""
     if stats.first_batch_at is None:
         stats.first_batch_at = time.monotonic()
-    batch = ExtractedBatch(settings, publisher, stats)
+    batch = ExtractedBatch(settings, publisher, stats, next_offsets(records), commit)
     parts.profiles.refresh()
     batch.extracted = [item for record in records if (item := extract_record(record, batch, parts.profiles))]
     return batch
@@ -201,9 +217,15 @@ def finish_batch(batch: ExtractedBatch, parts: IngestParts) -> None:
             stats.clustered += 1
         _publish(item, article.model_copy(update={"cluster_id": assigned.cluster_id, "duplicate_of": assigned.duplicate_of}),
                  batch)
+    for letter in batch.letters:
+        batch.publisher.send(settings.topic_dead_letters, letter, key=letter.key)
     parts.extraction_log.record(batch.outcomes)
-    # Raises if any output was not acknowledged: the batch stays uncommitted.
-    batch.publisher.flush()
+    # Raises if any output was not acknowledged (or, in a transaction, not
+    # committed): the batch is then replayed.
+    if batch.commit is not None:
+        batch.commit(batch.offsets)
+    else:
+        batch.publisher.flush()
     stats.last_batch_end = time.monotonic()
     metrics.BATCH_SECONDS.observe(stats.last_batch_end - started)
 
@@ -238,17 +260,21 @@ def run_ingest(
     watch = LoopWatch(consumer, settings.ingest_group_id, settings, liveness)
     parts = IngestParts.open(settings)
     try:
-        publisher = Publisher(make_producer(settings, client_id="rasd-ingest"))
+        publisher = TransactionalPublisher(settings, client_id="rasd-ingest")
         failed = True
+
+        def commit(offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+            publisher.commit(offsets, consumer.group_metadata())
+
         try:
 
             # A batch's store round trips and Kafka acknowledgements overlap
             # the extraction of the next one.
             run_overlapped_batches(
-                consumer, lambda records: extract_batch(records, settings, publisher, stats, parts),
+                consumer, lambda records: extract_batch(records, settings, publisher, stats, parts, commit),
                 lambda batch: finish_batch(batch, parts), poll_timeout_ms=settings.consumer_poll_timeout_ms, stop=stop,
                 idle_exit_s=idle_exit_s, max_batches=max_batches, until_end=until_end, on_batch=progress,
-                batch_max_s=settings.batch_max_s, tick=watch.tick)
+                batch_max_s=settings.batch_max_s, tick=watch.tick, commits=False)
             watch.finish()
             failed = False
         finally:

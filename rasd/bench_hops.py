@@ -31,7 +31,7 @@ LEGS = (
 
 def first_record_times(settings: Settings, topic: str, timeout_s: float = 60.0) -> dict[str, float]:
     """Key -> timestamp (epoch seconds) of the first record with that key on ``topic``."""
-    consumer = KafkaConsumer(**kafka_client_kwargs(settings), enable_auto_commit=False,
+    consumer = KafkaConsumer(**kafka_client_kwargs(settings), enable_auto_commit=False, isolation_level="read_committed",
                              max_partition_fetch_bytes=settings.kafka_max_message_bytes + 64 * 1024)
     found: dict[str, float] = {}
     try:

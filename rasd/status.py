@@ -24,6 +24,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from ingest.models import DeadLetter
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.settings import Settings
 
 # Bounds so the command answers in seconds even when a server is away.
@@ -64,9 +65,9 @@ def _committed(admin: KafkaAdminClient, groups: list[str]) -> dict[str, dict[Top
 
 
 def consumer_groups(settings: Settings, window_s: float) -> list[dict[str, Any]]:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, client_id="rasd-status",
+    admin = KafkaAdminClient(**kafka_client_kwargs(settings), client_id="rasd-status",
                              request_timeout_ms=_KAFKA_TIMEOUT_MS, bootstrap_timeout_ms=_KAFKA_TIMEOUT_MS)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None, client_id="rasd-status",
+    consumer = KafkaConsumer(**kafka_client_kwargs(settings), group_id=None, client_id="rasd-status",
                              enable_auto_commit=False, request_timeout_ms=_KAFKA_TIMEOUT_MS + 1000, bootstrap_timeout_ms=_KAFKA_TIMEOUT_MS)
     try:
         groups = _groups(settings, admin)
@@ -106,7 +107,8 @@ def consumer_groups(settings: Settings, window_s: float) -> list[dict[str, Any]]
 
 
 def dead_letters(settings: Settings, tail: int) -> dict[str, Any]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None, client_id="rasd-status",
+    consumer = KafkaConsumer(**kafka_client_kwargs(settings), group_id=None, client_id="rasd-status",
+                             isolation_level="read_committed",  # never the letters of an aborted batch
                              enable_auto_commit=False, request_timeout_ms=_KAFKA_TIMEOUT_MS + 1000, bootstrap_timeout_ms=_KAFKA_TIMEOUT_MS)
     counts: dict[tuple[str, str], dict[str, Any]] = {}
     scanned = unreadable = 0

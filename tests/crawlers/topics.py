@@ -15,11 +15,15 @@ from ingest.settings import Settings
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_topic(settings: Settings, topic: str, model: type[M], timeout_s: float = 30.0) -> list[tuple[bytes | None, M]]:
-    """(key, record) pairs of every message on ``topic``."""
+def read_topic(settings: Settings, topic: str, model: type[M], timeout_s: float = 30.0,
+               committed_only: bool = True) -> list[tuple[bytes | None, M]]:
+    """(key, record) pairs of every message on ``topic``; with
+    ``committed_only`` False, those of aborted transactions too."""
     consumer = KafkaConsumer(
         **kafka_client_kwargs(settings),
         enable_auto_commit=False,
+        # what the stages read: never the outputs of an aborted batch transaction
+        isolation_level="read_committed" if committed_only else "read_uncommitted",
         max_partition_fetch_bytes=settings.kafka_max_message_bytes + 64 * 1024,
     )
     try:
