@@ -103,3 +103,12 @@ class AddressPolicy:
     def refuses_name(self, host: str) -> bool:
         """A host name refused whatever it resolves to (metadata services)."""
         return host.rstrip(".").lower() in METADATA_HOSTS
+
+    def refusal(self, host: str, addresses: Iterable[str]) -> str | None:
+        """Why ``host`` may not be connected to, given what it resolved to:
+        the metadata name, or the first address outside the policy; None when
+        all are allowed. One refused address refuses the name: a client that
+        tries each answer in turn could end up on it."""
+        if self.refuses_name(host):
+            return "cloud metadata name"
+        return next((a for a in addresses if not self.is_allowed(a)), None)

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import urllib3
 from protego import Protego
 
+from crawlers.addresses import AddressPolicy, AddressRefused
 from crawlers.discovery import DiscoveryError, feeds_in_html, parse_feed, parse_sitemap, sitemaps_in_robots
+from crawlers.http_guard import guarded_pool_manager
 from crawlers.sources import Source
 
 
@@ -48,14 +50,20 @@ class SourceCheck:
         return not self.problems and any(item.ok for item in self.listings)
 
 
-def http_fetcher(user_agent: str, timeout_s: float = 15.0, max_bytes: int = 8 * 1024 * 1024) -> Fetch:
-    http = urllib3.PoolManager(headers={"User-Agent": user_agent}, timeout=urllib3.Timeout(total=timeout_s), retries=urllib3.Retry(total=2, redirect=5))
+def http_fetcher(user_agent: str, policy: AddressPolicy, timeout_s: float = 15.0, max_bytes: int = 8 * 1024 * 1024) -> Fetch:
+    """fetch(url) that connects only where the crawler may (``policy``, redirects
+    included); a refused address is an error named as the crawler's dead
+    letters name it, ``address_refused``."""
+    http = guarded_pool_manager(policy, headers={"User-Agent": user_agent}, timeout=urllib3.Timeout(total=timeout_s),
+                                retries=urllib3.Retry(total=2, redirect=5))
 
     def fetch(url: str) -> Fetched:
         try:
             response = http.request("GET", url, preload_content=False)
             body = response.read(max_bytes, decode_content=True)
             response.release_conn()
+        except AddressRefused as exc:
+            return Fetched(None, error=f"address_refused: {exc}")
         except urllib3.exceptions.HTTPError as exc:
             return Fetched(None, error=str(exc))
         return Fetched(response.status, body, response.headers.get("Content-Type"))

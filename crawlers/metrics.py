@@ -1,7 +1,7 @@
 """The crawl's Prometheus metrics, and the Scrapy extension that serves them.
 
 The crawl runs in a child process (``crawlers.run``): the child is where the
-pages are fetched, so the child serves ``/metrics`` and ``/healthz`` on
+pages are fetched, so the child serves ``/metrics``, ``/healthz`` and ``/readyz`` on
 ``metrics_port`` (the ``rasd crawl`` parent only waits for it and serves
 nothing). Liveness ticks from Twisted's reactor every second, and only while
 the frontier thread of a continuous crawl also turns: a blocked reactor or a
@@ -57,7 +57,9 @@ class CrawlMetrics:
         return ext
 
     def engine_started(self) -> None:
-        self.observed, self._server = start_observing(self.settings, "crawl")
+        # only the continuous crawl (its frontier) keeps state in the engine
+        uses_engine = getattr(self.crawler.spider, "worker", None) is not None
+        self.observed, self._server = start_observing(self.settings, "crawl", engine=uses_engine)
         self._beat = task.LoopingCall(self._tick)
         self._beat.start(BEAT_S, now=True)
 

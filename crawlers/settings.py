@@ -48,7 +48,7 @@ ITEM_PIPELINES = {"crawlers.pipelines.KafkaPublishPipeline": 300}
 EXTENSIONS = {
     # a body streaming past DOWNLOAD_MAXSIZE ends as too large, not as a bare cancel
     "crawlers.size_limit.BodySizeLimit": 0,
-    # Prometheus /metrics and /healthz of the crawl process (RASD_METRICS_PORT)
+    # Prometheus /metrics, /healthz and /readyz of the crawl process (RASD_METRICS_PORT)
     "crawlers.metrics.CrawlMetrics": 500,
     # progress lines (pages fetched, queued, errors, rate) every LOGSTATS_INTERVAL
     "scrapy.extensions.logstats.LogStats": None,

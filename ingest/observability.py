@@ -2,9 +2,11 @@
 
 One small HTTP server per process (when ``metrics_port`` is set) serves
 Prometheus' ``/metrics`` from the default registry (each stage defines its
-own metrics in its ``metrics`` module) and ``/healthz``: 200 while the
+own metrics in its ``metrics`` module), ``/healthz``: 200 while the
 process's work loop turned within ``liveness_stale_s``, 503 with a JSON
-reason once it did not. Liveness is about the loop itself: an indexer
+reason once it did not, and ``/readyz`` (``ingest.readiness``): 200 once the
+loop has started and Kafka (and the engine, where the process uses one)
+answer, 503 with the reason otherwise. Liveness is about the loop itself: an indexer
 waiting out an engine outage still turns it (the stall shows in
 ``rasd_index_stalled``), a worker stuck in a call does not.
 
@@ -28,6 +30,7 @@ from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge, make_wsgi_app
 
 from ingest.logs import bind_process
+from ingest.readiness import Readiness, probes
 from ingest.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -52,9 +55,15 @@ class Liveness:
     def __init__(self, stale_after_s: float) -> None:
         self.stale_after_s = stale_after_s
         self._last = time.monotonic()
+        self._started = False
 
     def tick(self) -> None:
         self._last = time.monotonic()
+        self._started = True
+
+    def started(self) -> bool:
+        """The loop has turned at least once (readiness)."""
+        return self._started
 
     def seconds_since_tick(self) -> float:
         return time.monotonic() - self._last
@@ -145,10 +154,11 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class MetricsServer:
-    """``/metrics`` and ``/healthz`` on a daemon thread."""
+    """``/metrics``, ``/healthz`` and ``/readyz`` on a daemon thread."""
 
-    def __init__(self, host: str, port: int, liveness: Liveness, stage: str) -> None:
+    def __init__(self, host: str, port: int, liveness: Liveness, readiness: Readiness, stage: str) -> None:
         self._liveness = liveness
+        self._readiness = readiness
         self._stage = stage
         self._metrics = make_wsgi_app()
         self._httpd = make_server(host, port, self._app, server_class=_Server, handler_class=_QuietHandler)
@@ -162,6 +172,11 @@ class MetricsServer:
             status = "200 OK" if body["live"] else "503 Service Unavailable"
             start_response(status, [("Content-Type", "application/json")])
             return [json.dumps(body).encode()]
+        if environ.get("PATH_INFO") == "/readyz":
+            body = {"stage": self._stage, **self._readiness.report()}
+            status = "200 OK" if body["ready"] else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "application/json")])
+            return [json.dumps(body).encode()]
         return self._metrics(environ, start_response)  # type: ignore[no-any-return]
 
     def close(self) -> None:
@@ -173,28 +188,30 @@ class MetricsServer:
 @dataclass(frozen=True)
 class Observed:
     liveness: Liveness
-    port: int | None  # where /metrics and /healthz are served (None: not served)
+    port: int | None  # where /metrics, /healthz and /readyz are served (None: not served)
 
 
-def start_observing(settings: Settings, stage: str) -> tuple[Observed, MetricsServer | None]:
+def start_observing(settings: Settings, stage: str, *, engine: bool = True) -> tuple[Observed, MetricsServer | None]:
     """Name the process's stage in its logs and serve its metrics when
     ``metrics_port`` is set (for callers that cannot use ``observe``'s
-    ``with``, such as a Scrapy extension)."""
+    ``with``, such as a Scrapy extension). ``engine``: the process uses the
+    search engine, so /readyz asks it too."""
     global _current
     bind_process(stage=stage)
     liveness = Liveness(settings.liveness_stale_s)
     _current = liveness
     server = None
     if settings.metrics_port is not None:
-        server = MetricsServer(settings.metrics_host, settings.metrics_port, liveness, stage)
-        log.info("metrics_serving", host=settings.metrics_host, port=server.port, paths=["/metrics", "/healthz"])
+        readiness = Readiness(liveness.started, probes(settings, engine=engine))
+        server = MetricsServer(settings.metrics_host, settings.metrics_port, liveness, readiness, stage)
+        log.info("metrics_serving", host=settings.metrics_host, port=server.port, paths=["/metrics", "/healthz", "/readyz"])
     return Observed(liveness, server.port if server else None), server
 
 
 @contextmanager
-def observe(settings: Settings, stage: str) -> Iterator[Observed]:
+def observe(settings: Settings, stage: str, *, engine: bool = True) -> Iterator[Observed]:
     """``start_observing`` for the length of a ``with`` block."""
-    observed, server = start_observing(settings, stage)
+    observed, server = start_observing(settings, stage, engine=engine)
     try:
         yield observed
     finally:

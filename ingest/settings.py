@@ -249,7 +249,7 @@ class Settings(BaseSettings):
     progress_interval_s: float = Field(default=5.0, ge=0)
 
     # Observability: every long-running process (crawl child, ingest, index,
-    # notify) serves Prometheus /metrics and /healthz on this port. None: off,
+    # notify) serves Prometheus /metrics, /healthz and /readyz on this port. None: off,
     # the default for commands run by hand (two processes on one machine
     # cannot share a port); 0: any free port (logged as metrics_serving);
     # docker-compose.yml sets 9400 in each container.

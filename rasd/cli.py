@@ -163,9 +163,11 @@ def sources_check(
 ) -> None:
     """Validate the sources file and report what each source leads to (feeds, sitemaps, links found).
 
-    Mistakes name the source, the field and what is wrong (exit 2); unreachable listings exit 1."""
+    Mistakes name the source, the field and what is wrong (exit 2); unreachable listings exit 1, and so do
+    addresses the crawler refuses (private, loopback, link-local, metadata; see RASD_CRAWL_ALLOWED_NETWORKS)."""
     from dataclasses import asdict
 
+    from crawlers.addresses import AddressPolicy
     from crawlers.check import check_source, http_fetcher, render
 
     settings = _settings()
@@ -173,7 +175,9 @@ def sources_check(
     if not discover:
         typer.echo(f"{len(loaded)} source(s) valid: {', '.join(s.name for s in loaded)}")
         return
-    fetch = http_fetcher(settings.user_agent_header, timeout_s=min(settings.crawl_download_timeout_s, 15.0))
+    # the crawler's SSRF policy: a source the crawl would refuse is reported, not fetched
+    fetch = http_fetcher(settings.user_agent_header, AddressPolicy.from_settings(settings),
+                         timeout_s=min(settings.crawl_download_timeout_s, 15.0))
     reports = [check_source(source, fetch, settings.crawl_user_agent) for source in loaded]
     if as_json:
         typer.echo(json.dumps([{**asdict(r), "ok": r.ok} for r in reports], indent=2, ensure_ascii=False))

@@ -1,23 +1,14 @@
 """Reachability checks behind `rasd check` (container health checks)."""
 from __future__ import annotations
 
-from kafka import KafkaAdminClient
-
-from ingest.kafka_connection import kafka_client_kwargs
+from ingest.readiness import kafka_problem
 from ingest.redaction import redact_url
 from ingest.settings import Settings
 
 
 def check_kafka(settings: Settings) -> list[str]:
-    try:
-        admin = KafkaAdminClient(**kafka_client_kwargs(settings), request_timeout_ms=10_000, bootstrap_timeout_ms=5_000)
-        try:
-            admin.describe_cluster()
-        finally:
-            admin.close()
-    except Exception as exc:  # any failure means unhealthy; the message says which
-        return [f"kafka {settings.kafka_bootstrap_servers}: {exc!r}"]
-    return []
+    problem = kafka_problem(settings, timeout_s=10.0)
+    return [problem] if problem else []
 
 
 def check_search(settings: Settings) -> list[str]:

@@ -33,12 +33,17 @@ def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: st
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def health(port: int) -> tuple[int, dict[str, Any]]:
+def health(port: int, path: str = "/healthz") -> tuple[int, dict[str, Any]]:
+    """The status and JSON body of /healthz (or ``path``: /readyz)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=15) as answer:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
+
+
+def readiness(port: int) -> tuple[int, dict[str, Any]]:
+    return health(port, "/readyz")
 
 
 def drop_ingest_stores(settings: Any, url: str) -> None:

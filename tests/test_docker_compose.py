@@ -19,7 +19,9 @@ COMPOSE = ROOT / "docker-compose.yml"
 
 
 # what a user's .env gives; the file itself holds no password
-PASSWORDS = {"ELASTIC_PASSWORD": "elastic-test-password", "KIBANA_PASSWORD": "kibana-test-password"}
+PASSWORDS = {"ELASTIC_PASSWORD": "elastic-test-password", "KIBANA_PASSWORD": "kibana-test-password",
+             "ELASTIC_RASD_PASSWORD": "rasd-test-password"}
+RASD_ROLE = ROOT / "deploy" / "compose" / "elasticsearch-rasd-role.json"
 
 
 def _config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -160,14 +162,69 @@ def test_elasticsearch_runs_with_security_on_and_its_password_comes_from_the_env
     assert not set(PASSWORDS.values()) & set(re.findall(r"[\w-]+", COMPOSE.read_text()))
 
 
-def test_every_service_that_talks_to_elasticsearch_logs_in():
+def test_every_service_that_talks_to_elasticsearch_logs_in_as_the_rasd_user_not_the_superuser():
     services = _resolved()["services"]
     for name in SEARCH_CLIENTS:
         env = services[name]["environment"]
         assert env["RASD_SEARCH_URL"] == "http://elasticsearch:9200", name
-        assert (env["RASD_SEARCH_USERNAME"], env["RASD_SEARCH_PASSWORD"]) == ("elastic", PASSWORDS["ELASTIC_PASSWORD"]), name
+        assert (env["RASD_SEARCH_USERNAME"], env["RASD_SEARCH_PASSWORD"]) == ("rasd", PASSWORDS["ELASTIC_RASD_PASSWORD"]), name
+        # the user exists only once es-setup has run
+        assert "es-setup" in _waits_for(services, name), name
+    # only Kibana's saved-objects import logs in to Kibana as elastic
     assert services["kibana-import"]["environment"]["RASD_KIBANA_USERNAME"] == "elastic"
     assert services["kibana-import"]["environment"]["RASD_KIBANA_PASSWORD"] == PASSWORDS["ELASTIC_PASSWORD"]
+    # the superuser's password reaches no other service
+    holders = {(name, key) for name, service in services.items()
+               for key, value in (service.get("environment") or {}).items() if value == PASSWORDS["ELASTIC_PASSWORD"]}
+    assert holders == {("elasticsearch", "ELASTIC_PASSWORD"), ("es-setup", "ELASTIC_PASSWORD"),
+                       ("kibana-import", "RASD_KIBANA_PASSWORD")}
+
+
+def _waits_for(services: dict, name: str) -> set[str]:
+    """The services ``name`` starts after, directly or through another."""
+    found: set[str] = set()
+    todo = [name]
+    while todo:
+        for dep in services[todo.pop()].get("depends_on") or {}:
+            if dep not in found:
+                found.add(dep)
+                todo.append(dep)
+    return found
+
+
+def test_es_setup_creates_the_rasd_role_from_the_role_file_and_the_rasd_user_with_it():
+    setup = _resolved()["services"]["es-setup"]
+    script = " ".join(setup["command"])
+    # the role file is mounted where the script reads it
+    (mount,) = [v for v in setup["volumes"] if v.split(":")[0] == str(RASD_ROLE)]
+    in_container = mount.split(":")[1]
+    assert f"-X PUT http://elasticsearch:9200/_security/role/rasd -d @{in_container}" in script
+    assert "-X PUT http://elasticsearch:9200/_security/user/rasd" in script
+    assert '\\"roles\\":[\\"rasd\\"]' in script and "$${ELASTIC_RASD_PASSWORD}" in script
+    # a failed step fails the service, so the Rasd services do not start
+    assert setup["command"][:2] == ["bash", "-c"] and setup["command"][2].startswith("set -e;")
+
+
+def test_the_rasd_role_is_limited_to_the_indices_and_aliases_the_services_are_given():
+    import fnmatch
+
+    role = json.loads(RASD_ROLE.read_text())
+    assert set(role["cluster"]) == {"monitor", "manage_index_templates", "manage_ilm"}
+    (indices,) = role["indices"]
+    assert set(indices["privileges"]) == {"create_index", "manage", "write", "read", "view_index_metadata"}
+    assert indices["names"] == ["rasd-*"]
+    services = _resolved()["services"]
+    names = {
+        (name, key, value)
+        for name in SEARCH_CLIENTS
+        for key, value in services[name]["environment"].items()
+        if key.endswith(("_INDEX", "_ALIAS"))
+    }
+    defaults = {("default", field, getattr(Settings(_env_file=None), field))
+                for field in Settings.model_fields if field.endswith(("_index", "_alias"))}
+    assert len(names) >= 6 and len(defaults) >= 6
+    for where, key, value in names | defaults:
+        assert any(fnmatch.fnmatchcase(value, pattern) for pattern in indices["names"]), (where, key, value)
 
 
 def test_kibana_connects_as_kibana_system_once_a_setup_service_gave_it_its_password():

@@ -238,3 +238,33 @@ class TestSite:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+ROUTED_ARTICLE = ("<html><head><title>خبر</title></head><body><article><p>" + "نص الخبر. " * 40 + "</p></article></body></html>").encode()
+
+
+class RoutedSite(TestSite):
+    """A web server on one loopback address: ``routes`` maps a path to
+    (status, headers, body)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__()
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.start(host)
+
+    def respond(self, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
+        return self.routes.get(path, (404, {}, b"not found"))
+
+    def feed(self, path: str, links: list[str]) -> str:
+        items = "".join(f"<item><title>خبر {i}</title><link>{url}</link></item>" for i, url in enumerate(links))
+        body = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+        self.routes[path] = (200, {"Content-Type": "application/rss+xml"}, body.encode())
+        return self.base_url + path
+
+    def article(self, path: str) -> str:
+        self.routes[path] = (200, {"Content-Type": "text/html; charset=utf-8"}, ROUTED_ARTICLE)
+        return self.base_url + path
+
+    def redirect(self, path: str, target: str) -> str:
+        self.routes[path] = (302, {"Location": target}, b"")
+        return self.base_url + path

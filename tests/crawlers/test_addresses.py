@@ -97,3 +97,13 @@ def test_allowed_networks_default_to_none_and_allowing_adds_to_them():
     assert base.crawl_allowed_networks == []
     assert base.allowing("127.0.0.1/32").crawl_allowed_networks == ["127.0.0.1/32"]
     assert base.crawl_allowed_networks == []
+
+
+def test_a_name_is_refused_when_any_address_it_resolves_to_is_refused():
+    policy = AddressPolicy.of(["10.0.0.0/8"])
+    assert policy.refusal("news.example", ["8.8.8.8", "10.1.1.1"]) is None
+    assert policy.refusal("news.example", ["8.8.8.8", "127.0.0.1", "10.1.1.1"]) == "127.0.0.1"
+
+
+def test_a_metadata_name_is_refused_before_its_addresses_are_looked_at():
+    assert AddressPolicy.of(["0.0.0.0/0"]).refusal("metadata.google.internal", ["8.8.8.8"]) == "cloud metadata name"

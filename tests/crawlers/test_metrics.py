@@ -7,12 +7,12 @@ import pytest
 from crawlers.sources import Source
 from tests.crawlers.site import TITLES, TestSite
 from tests.crawlers.support import Running, quick, wait_until
-from tests.observability_support import free_port, health, scrape, value
+from tests.observability_support import free_port, health, readiness, scrape, value
 
 pytestmark = pytest.mark.services
 
 
-def test_a_running_crawl_serves_pages_bytes_robots_refusals_and_liveness(settings, test_site: TestSite):
+def test_a_running_crawl_serves_pages_bytes_robots_refusals_liveness_and_readiness(settings, test_site: TestSite):
     port = free_port()
     source = Source(name="test-site", feeds=[test_site.feed_url], sitemaps=[test_site.robots_url],
                     article_pattern=r"/news/")
@@ -36,6 +36,9 @@ def test_a_running_crawl_serves_pages_bytes_robots_refusals_and_liveness(setting
         assert value(samples, "rasd_liveness") == 1.0
         status, body = health(port)
         assert status == 200 and body["stage"] == "crawl"
+        # the continuous crawl keeps its state in the engine: readiness asks it
+        status, body = readiness(port)
+        assert status == 200 and body["checks"] == {"loop": "started", "kafka": "ok", "engine": "ok"}
         lags = [name for name, labels in samples if name == "rasd_kafka_consumer_lag"
                 and dict(labels)["group"] == settings.crawler_group_id]
         assert lags, "the frontier consumer's lag is measured"
