@@ -33,7 +33,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypedDict, TypeVar, Unpack
 
@@ -50,10 +50,14 @@ log = structlog.get_logger(__name__)
 P = TypeVar("P")
 
 # Waiting for Kafka to come back: the first retry after a second, then
-# doubling up to 30 s; a warning at the first failure, then once a minute.
+# doubling up to 10 s (a retry costs one poll, and a stage should be back
+# within seconds of Kafka); a warning at the first failure, then once a minute.
 OUTAGE_FIRST_S = 1.0
-OUTAGE_MAX_S = 30.0
+OUTAGE_MAX_S = 10.0
 OUTAGE_LOG_EVERY_S = 60.0
+# While a batch is finishing, how often the loop looks for new records to
+# prepare beside it.
+OVERLAP_POLL_S = 0.02
 
 
 @dataclass
@@ -286,7 +290,14 @@ def _loop(
                 current = [r for part in polled.values() for r in part]
                 if not current:
                     if in_flight is not None:
-                        settle()
+                        if in_flight.future.done():
+                            settle()
+                        else:
+                            # Still finishing: look again for records to prepare
+                            # meanwhile rather than wait for it idle (a record that
+                            # arrives now would otherwise wait for the whole batch
+                            # before its own extraction even starts).
+                            wait([in_flight.future], timeout=OVERLAP_POLL_S)
                         continue
                     idle.idle()
                     if idle_exit_s is not None and time.monotonic() - last_record >= idle_exit_s:

@@ -99,7 +99,7 @@ def test_kafka_stopped_for_30s_mid_run_no_stage_ends_and_every_page_is_indexed_o
     engine = open_engine(s.search_url, timeout_s=10.0)
     indexer = IndexerThread(s, engine)
     ingest_thread = threading.Thread(target=ingest, name="ingest-under-test", daemon=True)
-    feeder = Feeder(s, values, per_s=8.0)
+    feeder = Feeder(s, values, per_s=16.0)
     try:
         ingest_thread.start()
         indexer.thread.start()

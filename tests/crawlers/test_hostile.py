@@ -140,7 +140,7 @@ def outcome(stack_settings, kafka_bootstrap, opensearch_url) -> Iterator[Outcome
         crawl_download_timeout_s=DOWNLOAD_TIMEOUT_S,
         crawl_max_links_per_listing=LINK_CAP,
         crawl_robots_retry_s=5.0,
-        crawl_error_backoff_max_s=20.0,
+        crawl_error_backoff_max_s=8.0,
     )
     site = HostileSite()
     client = open_configured_client(settings)

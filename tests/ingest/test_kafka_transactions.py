@@ -56,13 +56,18 @@ def member(settings: Settings):
     consumer.close(autocommit=False)
 
 
-def test_outputs_and_input_offsets_commit_together(settings: Settings, member: KafkaConsumer) -> None:
+def _batch(settings: Settings, member: KafkaConsumer, letters: list[DeadLetter], offset: int) -> None:
+    """One worker's batch: ``letters`` out and the input at ``offset``, committed together."""
     publisher = TransactionalPublisher(settings, client_id="rasd-ingest")
     try:
-        _send(publisher, settings, _letters(3))
-        publisher.commit(_offsets(settings, 7), member.group_metadata())
+        _send(publisher, settings, letters)
+        publisher.commit(_offsets(settings, offset), member.group_metadata())
     finally:
         publisher.close()
+
+
+def test_outputs_and_input_offsets_commit_together(settings: Settings, member: KafkaConsumer) -> None:
+    _batch(settings, member, _letters(3), 7)
     assert Counter(key for key, _ in read_topic(settings, settings.topic_dead_letters, DeadLetter)) == \
         {letter.key.encode(): 1 for letter in _letters(3)}
     assert _committed(member, settings) == 7
@@ -76,12 +81,7 @@ def test_a_batch_that_died_before_its_commit_is_never_read_and_its_replay_is_rea
     _send(dead, named, _letters(3))
     dead.flush()  # on the topic, in a transaction that never commits: the process is "killed" here
     # The restarted worker, under the same name, aborts what its predecessor left open.
-    restarted = TransactionalPublisher(named, client_id="rasd-ingest")
-    try:
-        _send(restarted, named, _letters(3))
-        restarted.commit(_offsets(settings, 3), member.group_metadata())
-    finally:
-        restarted.close()
+    _batch(named, member, _letters(3), 3)
     read = read_topic(settings, settings.topic_dead_letters, DeadLetter)
     assert sorted(key for key, _ in read) == sorted(letter.key.encode() for letter in _letters(3))
     everything = read_topic(settings, settings.topic_dead_letters, DeadLetter, committed_only=False)
