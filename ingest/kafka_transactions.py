@@ -69,12 +69,15 @@ class TransactionalPublisher(Publisher):
     def __init__(self, settings: Settings, client_id: str) -> None:
         self._settings, self._client_id = settings, client_id
         self._timeout_ms = settings.kafka_transaction_timeout_ms
+        # One id for every producer this publisher makes: a replacement's
+        # init_transactions then aborts what the one it replaces left open
+        # (otherwise readers would wait for the broker's transaction timeout).
+        self._transactional_id = transactional_id(settings, client_id)
         super().__init__(self._new_producer())
         self._open = False
 
     def _new_producer(self) -> KafkaProducer:
-        producer = make_producer(self._settings, client_id=self._client_id,
-                                 transactional_id=transactional_id(self._settings, self._client_id))
+        producer = make_producer(self._settings, client_id=self._client_id, transactional_id=self._transactional_id)
         try:
             # also aborts what a dead predecessor under the same id left open
             producer.init_transactions()
