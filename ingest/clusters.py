@@ -14,36 +14,39 @@ because datasketch's ``MinHashLSH`` keeps its buckets in process memory,
 Redis or Cassandra: the ingest workers already share the engine (see
 ``ingest.boilerplate``), restart and scale out, so one document per article
 in ``settings.cluster_index`` (its band keys, its serialized MinHash, its
-order and its cluster) is the shared index, and a ``terms`` query on the band
-keys is the LSH lookup.
+order and its cluster) is the shared index, and a query on the band keys is
+the LSH lookup.
 
 Protocol (no coordinator; every field below is written once, first writer
 wins, by conditional writes, so every worker reads the same values):
 
-1. ``_mget`` the batch: an article already stored and decided keeps its
-   cluster (stable across re-ingest and re-extraction).
-2. The new articles are created (bulk, ``refresh=true``): from then on
-   every search sees them.
-3. Only then the batch takes its place in the total order: one write to a
+1. The batch's articles are created (bulk, ``refresh=true``): from then on
+   every search sees them. One that was stored before comes back as a
+   conflict and is read instead: if decided, it keeps its cluster (stable
+   across re-ingest and re-extraction).
+2. Only then the batch takes its place in the total order: one write to a
    clock document returns the engine's ``_seq_no``, a counter the primary
    shard increments for every write, and the articles get
    ``order = that number, pos = their place in the batch``. Since the clock
    is read after the articles became searchable, an article ordered after
-   another always finds it in step 4. (A timestamp from the worker's clock
+   another always finds it in step 3. (A timestamp from the worker's clock
    would not give that: a worker whose write is slow, or whose clock is
    behind, can put an earlier ``seen_at`` on an article the others have not
    seen yet. ``seen_at`` is kept, for people.)
-4. One search finds every stored article sharing a band or the content hash
-   with the batch; each candidate is verified by estimated Jaccard. Members
-   found without an order (their worker is between steps 2 and 3) are polled
-   (realtime ``_mget``) until they have one.
-5. In order, each new article: no earlier matching member -> first seen,
+3. One ``_msearch`` finds each new article's candidates: the stored
+   articles sharing at least two of its bands or its content hash, the
+   ``CANDIDATES`` sharing the most (the earliest first among equals), so a
+   batch reads a bounded number of documents however old the store is.
+   Each is verified by estimated Jaccard. Members found without an order
+   (their worker is between steps 1 and 2, or the search's copy predates
+   the order) are polled (realtime ``_mget``) until they have one.
+4. In order, each new article: no earlier matching member -> first seen,
    ``cluster_id`` = its own id; otherwise it joins the cluster of its
    earliest earlier matching member (``duplicate_of``: the earliest one with
    the same content hash). A member still undecided is being decided by its
    worker right now: the decisions made so far are written first (that
    worker may be waiting for them), then it is polled.
-6. The decisions are written conditionally (``if_seq_no``); a write that
+5. The decisions are written conditionally (``if_seq_no``); a write that
    loses reads the winner's decision.
 
 Waiting is bounded (``WAIT_S`` for a batch). A worker that stalls longer
@@ -64,6 +67,9 @@ the stalled worker finds them and adopts them. What remains:
   ``MAX_DEPTH`` chained stalls).
 - Similarity is not transitive: A~B and B~C with A!~C puts C in A's cluster
   through B. The cluster is "the story as it travelled", not a clique.
+- "Earliest matching member" is taken among an article's best candidates:
+  a story republished more than ``CANDIDATES`` times is joined through the
+  copies closest to the new one (which joined the story's cluster before).
 - Articles whose text has no word are never clustered (their own cluster).
 - The clock document is one hot document: one write per batch per worker.
 """
@@ -109,9 +115,19 @@ POLL_S = (0.02, 0.25)
 # Chained on-behalf decisions (a stalled worker's article whose own earlier
 # member is stalled too...) stop here: the last one is its own cluster.
 MAX_DEPTH = 3
-# terms per candidate query (index.max_terms_count is 65536)
-MAX_TERMS = 40_000
-PAGE_SIZE = 500
+# Candidates verified per article: the ones sharing the most bands. Without
+# a bound, a site whose articles share stock sentences (market reports,
+# weather, templated briefs) makes every earlier article a candidate of
+# every new one, and a batch's lookup grows with the age of the store.
+CANDIDATES = 10
+# Two equal bands, not one, make a candidate: at Jaccard 0.5 (the default
+# threshold) 97% of pairs still are, at 0.25 one in ten instead of one in
+# two (1 - P(0 bands) - P(1 band), p = J^3 per band, 42 bands).
+MIN_SHARED_BANDS = 2
+# an exact copy ranks before any near one
+_SAME_TEXT_BOOST = 1000.0
+# candidate searches per _msearch request
+MSEARCH_CHUNK = 100
 # band pairs compared at once when matching (bounds the memory: 9 bytes each)
 MATCH_CELLS = 2_000_000
 # odd 64-bit constants mixing a band's three rows into one number
@@ -236,6 +252,29 @@ def band_keys(sig: LeanMinHash) -> list[str]:
     return [f"{band:02d}{rows[band * width : (band + 1) * width]}" for band in range(BANDS)]
 
 
+def _candidate_query(doc: _Doc) -> dict[str, Any]:
+    """The search for ``doc``'s candidates: each equal band scores 1, the
+    same text ``_SAME_TEXT_BOOST``; the best ``CANDIDATES``, the earliest
+    first among equals. A copy without an order comes last among equals: it
+    is the newest (being ordered now, or ordered since the last refresh)."""
+    bands = [{"constant_score": {"filter": {"term": {"bands": band}}, "boost": 1.0}} for band in sorted(doc.bands)]
+    return {
+        "size": CANDIDATES,
+        "track_total_hits": False,
+        "seq_no_primary_term": True,
+        "_source": _SOURCE_FIELDS,
+        "sort": ["_score", {"order": {"order": "asc", "missing": "_last"}}, {"pos": "asc"}, {"id": "asc"}],
+        "query": {"bool": {
+            "should": [
+                {"bool": {"should": bands, "minimum_should_match": MIN_SHARED_BANDS}},
+                {"constant_score": {"filter": {"term": {"content_hash": doc.content_hash}}, "boost": _SAME_TEXT_BOOST}},
+            ],
+            "minimum_should_match": 1,
+            "must_not": [{"ids": {"values": [doc.id]}}],
+        }},
+    }
+
+
 def encode_signature(sig: LeanMinHash) -> str:
     buf = bytearray(sig.bytesize(byteorder="<"))
     sig.serialize(buf, byteorder="<")
@@ -341,51 +380,29 @@ class ClusterStore:
     def _read(self, ids: Iterable[str]) -> dict[str, _Doc]:
         """Realtime ``_mget``: sees writes no refresh has published yet."""
         found: dict[str, _Doc] = {}
-        for entry in self.client.mget_raw(self.index, list(dict.fromkeys(ids))):
+        for entry in self.client.mget_raw(self.index, list(dict.fromkeys(ids)), source=_SOURCE_FIELDS):
             if entry.get("found"):
                 found[entry["_id"]] = _Doc.from_stored(entry["_id"], entry.get("_source") or {},
                                                        entry.get("_seq_no"), entry.get("_primary_term"))
         return found
 
     def _candidates(self, docs: Sequence[_Doc]) -> dict[str, _Doc]:
-        """Every stored article sharing a band or a content hash with
-        ``docs``, ``docs`` themselves left out (paged by id, so none is
-        missed however many match)."""
+        """For each of ``docs``, the ``CANDIDATES`` stored articles sharing
+        the most bands with it (at least ``MIN_SHARED_BANDS``) or its
+        content hash, the earliest first among equals; ``docs`` themselves
+        left out. One ``_msearch`` round trip for a batch (a search copy may
+        predate a candidate's order or decision: ``_decide`` polls those)."""
+        subjects = [d for d in docs if d.sig is not None]
+        batch = {d.id for d in docs}
         found: dict[str, _Doc] = {}
-        group: list[_Doc] = []
-        terms = 0
-        for doc in [d for d in docs if d.sig is not None]:
-            if group and terms + len(doc.bands) + 1 > MAX_TERMS:
-                self._search_group(group, found)
-                group, terms = [], 0
-            group.append(doc)
-            terms += len(doc.bands) + 1
-        if group:
-            self._search_group(group, found)
+        for start in range(0, len(subjects), MSEARCH_CHUNK):
+            chunk = subjects[start : start + MSEARCH_CHUNK]
+            for response in self.client.msearch_raw(self.index, [_candidate_query(d) for d in chunk]):
+                for hit in response["hits"]["hits"]:
+                    if hit["_id"] not in batch and hit["_id"] not in found:
+                        found[hit["_id"]] = _Doc.from_stored(hit["_id"], hit.get("_source") or {},
+                                                             hit.get("_seq_no"), hit.get("_primary_term"))
         return found
-
-    def _search_group(self, docs: Sequence[_Doc], found: dict[str, _Doc]) -> None:
-        bands = sorted({b for d in docs for b in d.bands})
-        hashes = sorted({d.content_hash for d in docs})
-        body: dict[str, Any] = {
-            "size": PAGE_SIZE,
-            "track_total_hits": False,
-            "seq_no_primary_term": True,
-            "_source": _SOURCE_FIELDS,
-            "sort": [{"id": "asc"}],
-            "query": {"bool": {"should": [{"terms": {"bands": bands}}, {"terms": {"content_hash": hashes}}],
-                               "minimum_should_match": 1,
-                               # just written by this batch, known here already
-                               "must_not": [{"ids": {"values": [d.id for d in docs]}}]}},
-        }
-        while True:
-            hits = self.client.search_raw(self.index, body)["hits"]["hits"]
-            for hit in hits:
-                found[hit["_id"]] = _Doc.from_stored(hit["_id"], hit.get("_source") or {},
-                                                     hit.get("_seq_no"), hit.get("_primary_term"))
-            if len(hits) < PAGE_SIZE:
-                return
-            body["search_after"] = hits[-1]["sort"]
 
     # -- writing -------------------------------------------------------
 
@@ -625,21 +642,20 @@ class ClusterStore:
         unique: dict[str, ClusterInput] = {}
         for item in items:
             unique.setdefault(item.id, item)
-        stored = self._read(unique)
+        # Every article is created: one that is stored already (re-ingest,
+        # re-extraction, another worker) comes back as a conflict and is read
+        # below, which spares the common batch of new articles a round trip.
         docs: dict[str, _Doc] = {}
         new: list[tuple[ClusterInput, _Doc]] = []
         for item in unique.values():
-            doc = stored.get(item.id)
-            if doc is None:
-                sig = signature(item.text_norm)
-                # an unset hash ("" is Article's default) would make every such article a duplicate
-                doc = _Doc(id=item.id, sig=sig,
-                           content_hash=item.content_hash or content_hash(item.text_norm))
-                new.append((item, doc))
+            # an unset hash ("" is Article's default) would make every such article a duplicate
+            doc = _Doc(id=item.id, sig=signature(item.text_norm),
+                       content_hash=item.content_hash or content_hash(item.text_norm))
+            new.append((item, doc))
             docs[item.id] = doc
 
         conflicts = self._create(new)
-        # created by another worker meanwhile: what the store holds wins
+        # stored before (or by another worker meanwhile): what the store holds wins
         foreign = set(conflicts)
         if conflicts:
             fresh = self._read(conflicts)
@@ -652,7 +668,7 @@ class ClusterStore:
         self._stamp(unordered, refresh_first=any(d.id not in mine for d in unordered))
         self._decide([d for d in undecided if d.cluster_id is None and d.order is not None])
         assignments = [docs[item.id].assignment() for item in items]
-        log.debug("story_clusters_assigned", articles=len(unique), new=len(new),
+        log.debug("story_clusters_assigned", articles=len(unique), new=len(mine),
                   first_seen=sum(1 for d in docs.values() if d.cluster_id == d.id))
         return assignments
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingest.engines.connection import EngineConnection
-from ingest.engines.errors import EngineError
+from ingest.engines.errors import EngineError, error_reason, is_retryable_status
 from ingest.engines.json_codec import ndjson
 
 
@@ -89,11 +89,40 @@ class VendorClient(ABC):
             return self._call(self._client.count, index=index)
         return self._call(self._client.count, index=index, body=body)
 
-    def mget_raw(self, index: str, ids: Sequence[str]) -> list[dict[str, Any]]:
-        """``_mget``: one entry per id, in order (``found`` false for missing)."""
+    def mget_raw(self, index: str, ids: Sequence[str], source: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """``_mget``: one entry per id, in order (``found`` false for missing);
+        ``source``: only these fields of ``_source``."""
         if not ids:
             return []
-        return list(self._call(self._client.mget, index=index, body={"ids": list(ids)})["docs"])
+        if source is None:
+            body: dict[str, Any] = {"ids": list(ids)}
+        else:
+            body = {"docs": [{"_id": id, "_source": list(source)} for id in ids]}
+        return list(self._call(self._client.mget, index=index, body=body)["docs"])
+
+    @abstractmethod
+    def msearch_ndjson(self, index: str, body: bytes) -> dict[str, Any]:
+        """``POST <index>/_msearch`` with header/body lines already serialized."""
+
+    def msearch_raw(self, index: str, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One ``_msearch`` round trip: the responses of ``bodies``, in order.
+        A search the engine refused raises EngineError (a partial answer
+        would read as "no hits")."""
+        if not bodies:
+            return []
+        lines: list[dict[str, Any]] = []
+        for body in bodies:
+            lines.append({})
+            lines.append(body)
+        responses = list(self.msearch_ndjson(index, ndjson(lines))["responses"])
+        for response in responses:
+            error = response.get("error")
+            if error is not None:
+                kind = error.get("type") if isinstance(error, dict) else None
+                status = int(response.get("status") or 500)
+                raise EngineError(f"_msearch refused a search: {error_reason(error)}", status=status,
+                                  retryable=is_retryable_status(status), error_type=kind)
+        return responses
 
     def index_exists(self, name: str) -> bool:
         return bool(self._call(self._client.indices.exists, index=name))

@@ -48,6 +48,9 @@ class ElasticsearchClient(VendorClient):
             raise _translate(exc) from exc
         return getattr(response, "body", response)
 
+    def msearch_ndjson(self, index: str, body: bytes) -> dict[str, Any]:
+        return self._call(self._client.msearch, index=index, searches=body)
+
     def bulk_ndjson(self, body: bytes, filter_path: str | None = None, refresh: str | None = None) -> dict[str, Any]:
         if refresh is None:
             return self._call(self._client.bulk, operations=body, filter_path=filter_path)

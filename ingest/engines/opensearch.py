@@ -46,6 +46,9 @@ class OpenSearchClient(VendorClient):
         except TransportError as exc:
             raise _translate(exc) from exc
 
+    def msearch_ndjson(self, index: str, body: bytes) -> dict[str, Any]:
+        return self._call(self._client.msearch, index=index, body=body)
+
     def bulk_ndjson(self, body: bytes, filter_path: str | None = None, refresh: str | None = None) -> dict[str, Any]:
         if refresh is None:
             return self._call(self._client.bulk, body=body, filter_path=filter_path)

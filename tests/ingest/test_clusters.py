@@ -13,6 +13,7 @@ from deploy.cluster_corpus import DUPLICATE_OF, EXACT_DUPLICATE, TOPIC_STORIES, 
 from ingest.arabic import normalize_arabic
 from ingest.clusters import (
     BANDS,
+    CANDIDATES,
     ClusterInput,
     ClusterStore,
     StoryClusters,
@@ -375,3 +376,27 @@ def test_articles_without_a_content_hash_are_not_duplicates_of_each_other(settin
              for i in (cluster_input(n) for n in TOPIC_PAGES)]
     got = StoryClusters(settings, client).assign(batch)
     assert [(a.cluster_id, a.duplicate_of) for a in got] == [(i.id, None) for i in batch]
+
+
+def test_a_story_copied_many_times_is_looked_up_in_bounded_reads_and_joins_its_first_copy(settings, client):
+    """Thirty stored copies of one text (every copy a candidate of the
+    next): a new copy's lookup reads CANDIDATES of them, the earliest first
+    among equals, and joins the first copy as its duplicate; the lookup does
+    not grow with the store."""
+    norm = normalize_arabic(page("wire_nabd").text)
+    digest = content_hash(norm)
+
+    def copy(i: int | str) -> ClusterInput:
+        return ClusterInput(id=f"copy-{i}", url=f"https://copies.example/{i}", source="copies", text_norm=norm,
+                            content_hash=digest)
+
+    clusters = StoryClusters(settings, client)
+    stored = [copy(f"{i:02d}") for i in range(3 * CANDIDATES)]
+    for start in range(0, len(stored), 5):
+        clusters.assign(stored[start : start + 5])
+    newcomer = copy("new")
+    store = ClusterStore(client, settings)
+    found = store._candidates([_Doc(id=newcomer.id, sig=signature(norm), content_hash=digest)])
+    assert sorted(found) == [f"copy-{i:02d}" for i in range(CANDIDATES)]
+    got = clusters.assign([newcomer])[0]
+    assert (got.cluster_id, got.duplicate_of, got.first_seen) == ("copy-00", "copy-00", False)
