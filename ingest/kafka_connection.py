@@ -15,12 +15,13 @@ def _path(value: Path | None) -> str | None:
 
 
 def kafka_client_kwargs(settings: Settings) -> dict[str, Any]:
-    """``bootstrap_servers`` and the security options, for ``KafkaProducer``,
+    """``bootstrap_servers``, its timeout and the security options, for ``KafkaProducer``,
     ``KafkaConsumer`` and ``KafkaAdminClient`` alike. Options of a layer the
     protocol does not use (TLS files on PLAINTEXT, SASL on SSL) are left out,
     so kafka-python's defaults stay in force there."""
     protocol = settings.kafka_security_protocol
-    kwargs: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers, "security_protocol": protocol}
+    kwargs: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers, "security_protocol": protocol,
+                              "bootstrap_timeout_ms": settings.kafka_bootstrap_timeout_ms}
     if protocol in ("SSL", "SASL_SSL"):
         kwargs.update(
             ssl_check_hostname=settings.kafka_ssl_check_hostname,

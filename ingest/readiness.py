@@ -39,8 +39,8 @@ def kafka_problem(settings: Settings, timeout_s: float = _TIMEOUT_S) -> str | No
     """Why the Kafka brokers do not answer a metadata request, or None."""
     timeout_ms = int(timeout_s * 1000)
     try:
-        admin = KafkaAdminClient(**kafka_client_kwargs(settings), request_timeout_ms=timeout_ms,
-                                 bootstrap_timeout_ms=timeout_ms)
+        admin = KafkaAdminClient(**{**kafka_client_kwargs(settings), "bootstrap_timeout_ms": timeout_ms},
+                                 request_timeout_ms=timeout_ms)
         try:
             admin.describe_cluster()
         finally:

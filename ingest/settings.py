@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # worker without a kafka_instance_id holds up the readers of its
     # partitions this long at most.
     kafka_transaction_timeout_ms: int = Field(default=30_000, ge=1000, le=900_000)
+    # How long a Kafka client waits for its first broker answer when it
+    # starts (kafka-python's default): a command started with Kafka away
+    # fails with a clear error after this.
+    kafka_bootstrap_timeout_ms: int = Field(default=30_000, ge=100)
     batch_max_records: int = Field(default=500, ge=1)
     # A batch is also bounded in time: when records are slow (a struggling
     # store, huge pages), polls take fewer of them, so a batch is committed

@@ -64,11 +64,15 @@ def _committed(admin: KafkaAdminClient, groups: list[str]) -> dict[str, dict[Top
     return {g: {tp: meta.offset for tp, meta in (answer.get(g) or {}).items() if meta.offset >= 0} for g in groups}
 
 
+def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    # one screen must not wait kafka-python's 30 s for an absent broker
+    return {**kafka_client_kwargs(settings), "bootstrap_timeout_ms": min(_KAFKA_TIMEOUT_MS, settings.kafka_bootstrap_timeout_ms)}
+
+
 def consumer_groups(settings: Settings, window_s: float) -> list[dict[str, Any]]:
-    admin = KafkaAdminClient(**kafka_client_kwargs(settings), client_id="rasd-status",
-                             request_timeout_ms=_KAFKA_TIMEOUT_MS, bootstrap_timeout_ms=_KAFKA_TIMEOUT_MS)
-    consumer = KafkaConsumer(**kafka_client_kwargs(settings), group_id=None, client_id="rasd-status",
-                             enable_auto_commit=False, request_timeout_ms=_KAFKA_TIMEOUT_MS + 1000, bootstrap_timeout_ms=_KAFKA_TIMEOUT_MS)
+    admin = KafkaAdminClient(**_client_kwargs(settings), client_id="rasd-status", request_timeout_ms=_KAFKA_TIMEOUT_MS)
+    consumer = KafkaConsumer(**_client_kwargs(settings), group_id=None, client_id="rasd-status",
+                             enable_auto_commit=False, request_timeout_ms=_KAFKA_TIMEOUT_MS + 1000)
     try:
         groups = _groups(settings, admin)
         partitions = {
@@ -107,9 +111,9 @@ def consumer_groups(settings: Settings, window_s: float) -> list[dict[str, Any]]
 
 
 def dead_letters(settings: Settings, tail: int) -> dict[str, Any]:
-    consumer = KafkaConsumer(**kafka_client_kwargs(settings), group_id=None, client_id="rasd-status",
+    consumer = KafkaConsumer(**_client_kwargs(settings), group_id=None, client_id="rasd-status",
                              isolation_level="read_committed",  # never the letters of an aborted batch
-                             enable_auto_commit=False, request_timeout_ms=_KAFKA_TIMEOUT_MS + 1000, bootstrap_timeout_ms=_KAFKA_TIMEOUT_MS)
+                             enable_auto_commit=False, request_timeout_ms=_KAFKA_TIMEOUT_MS + 1000)
     counts: dict[tuple[str, str], dict[str, Any]] = {}
     scanned = unreadable = 0
     try:

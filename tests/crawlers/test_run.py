@@ -89,7 +89,8 @@ def test_per_source_delay_spaces_out_requests(settings, test_site: TestSite):
 
 def test_crawl_with_kafka_unreachable_raises_crawl_error(settings, test_site: TestSite):
     source = Source(name="test-site", feeds=[test_site.feed_url])
-    broken = fast(settings, kafka_bootstrap_servers="127.0.0.1:1")
+    # the error comes after the bootstrap timeout (30 s by default)
+    broken = fast(settings, kafka_bootstrap_servers="127.0.0.1:1", kafka_bootstrap_timeout_ms=3000)
     with pytest.raises(CrawlError, match="crawl could not run: .*(Unable to bootstrap|NoBrokersAvailable)"):
         crawl(broken, [source], CLOSESPIDER_TIMEOUT=60, timeout_s=300)
     assert test_site.hits["/feed.xml"] == 0

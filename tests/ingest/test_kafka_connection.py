@@ -24,7 +24,9 @@ def _settings(**values: object) -> Settings:
 
 def test_plaintext_is_the_default_and_adds_no_security_options():
     assert kafka_client_kwargs(_settings()) == {
-        "bootstrap_servers": "broker-1:9093,broker-2:9093", "security_protocol": "PLAINTEXT"}
+        "bootstrap_servers": "broker-1:9093,broker-2:9093", "security_protocol": "PLAINTEXT",
+        "bootstrap_timeout_ms": 30_000}
+    assert kafka_client_kwargs(_settings(kafka_bootstrap_timeout_ms=2500))["bootstrap_timeout_ms"] == 2500
 
 
 def test_ssl_passes_the_ca_client_certificate_key_password_and_hostname_check():
@@ -34,7 +36,7 @@ def test_ssl_passes_the_ca_client_certificate_key_password_and_hostname_check():
         # ignored: SASL is not part of the SSL protocol
         kafka_sasl_username="rasd"))
     assert kwargs == {
-        "bootstrap_servers": "broker-1:9093,broker-2:9093", "security_protocol": "SSL",
+        "bootstrap_servers": "broker-1:9093,broker-2:9093", "security_protocol": "SSL", "bootstrap_timeout_ms": 30_000,
         "ssl_check_hostname": False, "ssl_cafile": "/etc/rasd/ca.pem", "ssl_certfile": "/etc/rasd/c.pem",
         "ssl_keyfile": "/etc/rasd/k.pem", "ssl_password": "key-pass"}
 
@@ -113,12 +115,12 @@ def test_a_client_built_from_ssl_settings_verifies_the_broker_and_presents_its_c
         _env_file=None,  # type: ignore[call-arg]
         kafka_bootstrap_servers=f"localhost:{port}", kafka_security_protocol="SSL", kafka_ssl_cafile=pki.ca,
         kafka_ssl_certfile=pki.client_cert, kafka_ssl_keyfile=pki.client_key,
-        kafka_ssl_key_password=pki.client_key_password,
+        kafka_ssl_key_password=pki.client_key_password, kafka_bootstrap_timeout_ms=3000,
     )
     try:
         # the listener is no broker: the client fails after its first request
         with pytest.raises(KafkaError):
-            KafkaAdminClient(**kafka_client_kwargs(settings), bootstrap_timeout_ms=3000, request_timeout_ms=2000)
+            KafkaAdminClient(**kafka_client_kwargs(settings), request_timeout_ms=2000)
     finally:
         listener.close()
     assert seen.get("client") == "rasd-client", seen
