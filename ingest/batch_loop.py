@@ -284,6 +284,12 @@ def _loop(
             if tick:
                 tick()
             try:
+                if until_end and in_flight is None and caught_up(consumer, end_offsets):
+                    # Drained: a poll would wait out its whole timeout for
+                    # records that are not coming (a second at the end of
+                    # every drain run).
+                    idle.idle()
+                    break
                 # With a batch in flight, take only what is already fetched: waiting
                 # here would delay that batch's commit for nothing.
                 polled = consumer.poll(timeout_ms=0 if in_flight else poll_timeout_ms, max_records=pace.records())

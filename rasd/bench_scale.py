@@ -25,7 +25,6 @@ from indexer.engines.detect import open_configured_engine
 from ingest.kafka_io import ensure_topics
 from ingest.progress import Progress, Snapshot
 from ingest.settings import Settings
-from rasd.bench_extract import generated_pages
 from rasd.bench_ingest import Corpus, page_messages, produce_pages
 from rasd.bench_runs import drop_run
 from rasd.stage_process import StageProcess
@@ -152,7 +151,7 @@ def _run_lines(run: ScaleRun, cores: int) -> list[str]:
 
 def scale_runs(base: Settings, pages: int, engine_url: str, timeout_s: float) -> tuple[ScaleRun, ScaleRun]:
     """One of each stage, then two of each, on the same generated pages."""
-    messages = page_messages(Corpus("generated", generated_pages(pages)))
+    messages = page_messages(Corpus.of("generated", ("generated", pages)))
     one = _run(base, messages, 1, engine_url, timeout_s)
     two = _run(base, messages, 2, engine_url, timeout_s)
     return one, two

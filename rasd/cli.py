@@ -225,6 +225,7 @@ def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic i
     # before the slow start (imports, topics, the stores): a SIGTERM then
     # still ends in a clean exit 0
     stop = _stop_on_sigterm()
+    from ingest.gc_tuning import tune_for_worker
     from ingest.kafka_io import ensure_topics
     from ingest.observability import observe
     from ingest.worker import run_ingest
@@ -232,6 +233,7 @@ def ingest(drain: Annotated[bool, typer.Option(help="stop once the pages topic i
     settings = _settings()
     with observe(settings, "ingest") as observed:
         ensure_topics(settings)
+        tune_for_worker()
         stats = run_ingest(settings, stop=stop, until_end=drain, liveness=observed.liveness)
     typer.echo(_stats_json(stats))
 

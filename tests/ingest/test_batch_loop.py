@@ -274,3 +274,28 @@ def test_slow_records_make_smaller_batches_so_a_batch_stays_within_its_time_boun
     assert stats.records == 120
     assert sizes[0] > 10, "the first batch is not timed yet: the record limit applies"
     assert max(sizes[1:]) <= 6, sizes
+
+
+@pytest.mark.parametrize("loop", [run_batches, run_overlapped_batches])
+def test_a_drain_run_ends_at_the_last_batch_without_waiting_out_a_poll(settings: Settings, loop: Callable[..., LoopStats]) -> None:
+    _produce(settings, 30)
+    consumer = _consumer(settings, 10)
+    polls: list[tuple[int, int]] = []  # (timeout_ms, records returned)
+    poll = consumer.poll
+
+    def recorded(timeout_ms: int = 0, **kwargs: Any) -> Any:
+        polled = poll(timeout_ms=timeout_ms, **kwargs)
+        polls.append((timeout_ms, sum(len(part) for part in polled.values())))
+        return polled
+
+    consumer.poll = recorded  # type: ignore[method-assign]
+    handlers = (_values,) if loop is run_batches else (_values, lambda values: None)
+    try:
+        stats = loop(consumer, *handlers, poll_timeout_ms=60_000, until_end=True)
+    finally:
+        consumer.close(autocommit=False)
+    assert stats.records == 30
+    last_records = max(i for i, (_timeout, count) in enumerate(polls) if count)
+    # after the last records, no poll waited for more: the end offsets were reached
+    assert [timeout for timeout, _count in polls[last_records + 1:] if timeout] == []
+    assert _committed(settings, settings.ingest_group_id) == {0: 10, 1: 10, 2: 10}
