@@ -229,9 +229,13 @@ def test_a_failing_source_is_polled_with_growing_backoff_and_a_removed_one_not_a
     gaps = [b - a for a, b in zip(polls, polls[1:])]
     # a poll is one request (no immediate retries) and the backoff lives in
     # the status index: it grows to the ceiling and stays there, whichever
-    # process owns the host
-    assert gaps[-1] > gaps[0] * 1.5, gaps
-    assert gaps[-1] >= 0.8 * scenario.settings.crawl_error_backoff_max_s, gaps
+    # process owns the host. The host's own error backoff (politeness) counts
+    # the failures of the source's homepage listing too: when those came
+    # first, the feed's first retry already waits the ceiling, and the growth
+    # shows only in the host's requests (the rule has its unit tests).
+    ceiling = scenario.settings.crawl_error_backoff_max_s
+    assert gaps[-1] > gaps[0] * 1.5 or gaps[0] >= 0.8 * ceiling, gaps
+    assert gaps[-1] >= 0.8 * ceiling, gaps
     # the sources file is re-read within a second; allow for a poll in flight
     after = [h for h in scenario.hits if h.site == "down" and h.started > scenario.removed_at + 3]
     assert not after, after
