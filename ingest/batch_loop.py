@@ -90,6 +90,11 @@ def consumed_offsets(consumer: KafkaConsumer, records: Iterable[ConsumerRecord])
     return offsets
 
 
+def _by_partition(offsets: dict[TopicPartition, int]) -> dict[str, int]:
+    """Offsets keyed ``topic/partition``, for a log line."""
+    return {f"{tp.topic}/{tp.partition}": offset for tp, offset in sorted(offsets.items())}
+
+
 def caught_up(consumer: KafkaConsumer, end_offsets: dict[TopicPartition, int]) -> bool:
     """Whether the consumer reached the end offsets its partitions had when
     first seen here (``end_offsets`` is filled as partitions are assigned)."""
@@ -271,7 +276,9 @@ def _loop(
                 replay = list(in_flight.records) + replay
                 in_flight = None
         try:
-            rewind(consumer, replay)
+            first = rewind(consumer, replay)
+            log.debug("batch_rewound", first=_by_partition(first),
+                      assigned=sorted(tp.partition for tp in consumer.assignment()))
         except KafkaError as rewind_exc:  # the assignment is being revoked: its new owner replays
             log.debug("batch_rewind_skipped", error=repr(rewind_exc))
         outage.wait(exc, len(replay), stop)
@@ -373,6 +380,7 @@ class _IdleCommit:
                     offsets[tp] = OffsetAndMetadata(position, None, -1)
             if offsets:
                 self.consumer.commit(offsets=offsets)
+                log.debug("idle_committed", offsets=_by_partition({tp: m.offset for tp, m in offsets.items()}))
         except KafkaError as exc:  # a later idle moment tries again
             self.due = True
             log.debug("idle_commit_skipped", error=repr(exc))

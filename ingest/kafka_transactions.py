@@ -21,6 +21,7 @@ aborted by the broker after ``kafka_transaction_timeout_ms`` (consumers of
 its partitions wait that long at most)."""
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -48,9 +49,8 @@ log = structlog.get_logger(__name__)
 # Failures a replay cannot mend: another live process holds this worker's
 # name (going on would fence it back), the client is not allowed, or the
 # broker refuses the records themselves. Anything else (Kafka away, a
-# timeout, the group moved on during the batch, the broker aborting a
-# transaction that outlived its timeout and bumping the producer's epoch)
-# aborts the batch, which is then read and sent again.
+# timeout, the group moved on during the batch) aborts the batch, which is
+# then read and sent again.
 _FINAL = (ProducerFencedError, FencedInstanceIdError, AuthorizationError, MessageSizeTooLargeError,
           RecordListTooLargeError, InvalidRecordError, CorruptRecordError)
 
@@ -75,6 +75,7 @@ class TransactionalPublisher(Publisher):
         self._transactional_id = transactional_id(settings, client_id)
         super().__init__(self._new_producer())
         self._open = False
+        self._opened_at = 0.0
 
     def _new_producer(self) -> KafkaProducer:
         producer = make_producer(self._settings, client_id=self._client_id, transactional_id=self._transactional_id)
@@ -100,6 +101,7 @@ class TransactionalPublisher(Publisher):
         if not self._open:
             self._producer.begin_transaction()
             self._open = True
+            self._opened_at = time.monotonic()
 
     def flush(self, timeout_s: float = 60.0) -> None:
         if self._producer is not None:
@@ -125,13 +127,32 @@ class TransactionalPublisher(Publisher):
             self._wait(manager.send_offsets_to_transaction(dict(offsets), group_metadata), "the offsets")
             self._wait(manager.begin_commit(), "the commit")
             self._open = False
+            log.debug("batch_transaction_committed",
+                      offsets={f"{tp.topic}/{tp.partition}": meta.offset for tp, meta in sorted(offsets.items())})
         except Exception as exc:
-            self._abandon(exc)
+            # judged before the abort: a fence's cause depends on how long the transaction was open
             transient = exc.transient if isinstance(exc, NotAcknowledged) else self._retriable(exc)
+            self._abandon(exc)
             raise NotAcknowledged(f"batch transaction not committed: {exc!r}", transient=transient) from exc
 
     def _retriable(self, error: BaseException) -> bool:
+        if isinstance(error, ProducerFencedError) and self._fenced_by_timeout():
+            return True
         return isinstance(error, KafkaError) and not isinstance(error, _FINAL)
+
+    def _fenced_by_timeout(self) -> bool:
+        """Whether a fence means the broker aborted this producer's
+        transaction for outliving ``kafka_transaction_timeout_ms`` (it bumps
+        the epoch: every later request is refused as fenced), not that
+        another live process took this worker's name. A random transactional
+        id has no twin; under a stable name, only a transaction open for
+        longer than the timeout can have been aborted by the broker (Kafka
+        away mid-batch). The replacement producer then starts a new epoch
+        and the batch is replayed; a live twin fences its rival within the
+        timeout, which stays final."""
+        if not self._settings.kafka_instance_id:
+            return True
+        return self._open and time.monotonic() - self._opened_at >= self._timeout_ms / 1000
 
     def _abandon(self, exc: BaseException) -> None:
         """Abort the open transaction; if Kafka cannot be told (away, or

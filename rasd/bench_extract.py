@@ -195,4 +195,10 @@ def run_benchmark(generated: int = 2000) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    from ingest.logs import configure_logging
+
+    # as `rasd bench-extract` does: unconfigured, every page's debug line is
+    # printed and slows rasd's figure
+    _settings = Settings()
+    configure_logging(_settings.log_level, _settings.log_json)
     print(run_benchmark(int(os.environ.get("PAGES", "2000"))))

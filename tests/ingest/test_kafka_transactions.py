@@ -11,11 +11,13 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from ingest.kafka_connection import kafka_client_kwargs
 from ingest.kafka_io import NotAcknowledged, make_consumer
 from ingest.kafka_transactions import TransactionalPublisher
 from ingest.models import DeadLetter
 from ingest.settings import Settings
 from tests.crawlers.topics import read_topic
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.services
 
@@ -157,3 +159,47 @@ def test_a_group_drained_of_a_transactional_input_has_committed_its_end_offsets(
         assert {tp: reader.committed(tp) or 0 for tp in partitions} == end
     finally:
         reader.close(autocommit=False)
+
+
+def _transaction_closed(settings: Settings) -> bool:
+    """Whether every dead-letter partition's last stable offset reached its
+    end: no transaction is left open there (the broker wrote its marker)."""
+    readers = [KafkaConsumer(**kafka_client_kwargs(settings), group_id=None, isolation_level=isolation)
+               for isolation in ("read_committed", "read_uncommitted")]
+    try:
+        tps = [TopicPartition(settings.topic_dead_letters, p)
+               for p in sorted(readers[0].partitions_for_topic(settings.topic_dead_letters) or ())]
+        stable, end = (reader.end_offsets(tps) for reader in readers)
+        return any(end.values()) and stable == end
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+@pytest.mark.parametrize("instance_id", [None, "worker-3"], ids=["random-name", "stable-name"])
+def test_a_transaction_the_broker_aborted_for_outliving_its_timeout_is_replayed_and_the_worker_goes_on(
+    settings: Settings, member: KafkaConsumer, instance_id: str | None
+) -> None:
+    # Kafka away longer than the transaction timeout: the broker aborts the
+    # open transaction and bumps the producer's epoch, so the producer is
+    # refused as fenced. No other process holds the name: the batch is
+    # replayed with a new producer instead of the stage ending.
+    timed = settings.model_copy(update={"kafka_transaction_timeout_ms": 1000, "kafka_instance_id": instance_id})
+    publisher = TransactionalPublisher(timed, client_id="rasd-ingest")
+    try:
+        _send(publisher, timed, _letters(2))
+        publisher.flush()
+        # the broker looks for expired transactions every 10 s by default
+        wait_for(lambda: _transaction_closed(timed), 40, "the broker aborting the expired transaction")
+        with pytest.raises(NotAcknowledged) as refused:
+            publisher.commit(_offsets(timed, 2), member.group_metadata())
+        assert refused.value.transient, f"a replay mends it: {refused.value}"
+        assert read_topic(timed, timed.topic_dead_letters, DeadLetter) == []
+        assert _committed(member, timed) is None
+        _send(publisher, timed, _letters(2))
+        publisher.commit(_offsets(timed, 2), member.group_metadata())
+        assert sorted(key for key, _ in read_topic(timed, timed.topic_dead_letters, DeadLetter)) == \
+            sorted(letter.key.encode() for letter in _letters(2))
+        assert _committed(member, timed) == 2
+    finally:
+        publisher.close()
