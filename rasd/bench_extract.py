@@ -34,6 +34,7 @@ from ingest.extraction import ExtractionError, decode_html, extract_article
 from ingest.models import FetchedPage
 from ingest.settings import Settings
 from ingest.source_profiles import load_profiles
+from ingest.trafilatura_tuning import as_shipped
 from rasd.extract_cli import EVAL_CONTENT_TYPE, fetched_page, shipped_set
 
 Page = tuple[bytes, PageContext]  # (body as served, URL, source, fetch time)
@@ -85,7 +86,9 @@ def rasd_extractor(min_chars: int) -> Extractor:
 
 def trafilatura_extractor(body: bytes, page: PageContext) -> dict[str, Any]:
     html = decode_html(body, EVAL_CONTENT_TYPE)
-    return {"text": trafilatura.extract(html, url=page.url, include_comments=False) or "", "title": None}
+    # the library as released: without the selector Rasd swaps in (ingest.trafilatura_tuning)
+    with as_shipped():
+        return {"text": trafilatura.extract(html, url=page.url, include_comments=False) or "", "title": None}
 
 
 def readability_extractor() -> Extractor | None:

@@ -6,8 +6,9 @@ stack. Prints figures, asserts nothing.
 
 Corpora: the evaluation set (44 pages, served 10 times under distinct URLs)
 and generated pages of the fixture universe (2,000 by default).
-First an untimed warm-up run (the stack's JVMs compile their hot code in
-their first minute, on the same cores), then, each on a fresh topic
+First untimed warm-up runs until the engine's CPU per page settles (the
+stack's JVMs compile their hot code over their first minutes, on the same
+cores; production servers run warm), then, each on a fresh topic
 (3 partitions) and fresh stores:
 1. bare trafilatura over the pages (the ceiling), in a fresh process like
    the worker's, once before the worker and once after;
@@ -135,6 +136,9 @@ class WorkersRun:
     steady_s: float
     # pages each worker handled: the group shares partitions, not pages
     worker_pages: list[int]
+    # CPU seconds each server of the stack spent during the run: on this
+    # machine they share the worker's cores
+    server_cpu_s: dict[str, float]
 
 
 def _run_workers(settings: Settings, count: int) -> WorkersRun:
@@ -149,10 +153,12 @@ def _run_workers(settings: Settings, count: int) -> WorkersRun:
     for r in readies:
         r.wait(timeout=120)
     busy0, total0 = _busy_cores()
+    servers0 = _servers_cpu(settings)
     t0 = time.time()
     go.set()
     done = [results.get(timeout=1800) for _ in procs]
     busy1, total1 = _busy_cores()
+    servers1 = _servers_cpu(settings)
     failures = [d for d in done if isinstance(d, str)]
     if failures:
         for p in procs:
@@ -164,7 +170,15 @@ def _run_workers(settings: Settings, count: int) -> WorkersRun:
                       articles=sum(d[3] for d in done), worker_cpu_s=sum(d[4] for d in done),
                       steady_s=max(d[6] for d in done if d[6] is not None) - min(d[5] for d in done if d[5] is not None),
                       machine_busy=(busy1 - busy0) / max(total1 - total0, 1e-9),
-                      worker_pages=sorted((d[2] for d in done), reverse=True))
+                      worker_pages=sorted((d[2] for d in done), reverse=True),
+                      server_cpu_s={name: servers1[name] - servers0[name] for name in servers0})
+
+
+SERVERS = ("kafka", "opensearch")
+
+
+def _servers_cpu(settings: Settings) -> dict[str, float]:
+    return {name: manager.service_cpu_seconds(settings, name) for name in SERVERS}
 
 
 def corpus_pages(spec: tuple[str, int]) -> list[Page]:
@@ -227,7 +241,16 @@ def _ingest_run(base: Settings, messages: list[bytes], workers: int) -> WorkersR
         drop_run(s)
 
 
-WARM_UP_PAGES = 400
+WARM_UP_PAGES = 2000
+# Warm-up runs end once the engine's CPU per page of the last
+# WARM_UP_WINDOW runs is within WARM_UP_SPREAD (largest over smallest): its
+# JIT has settled. On the 2-core development machine that took 6-8 runs
+# (12,000-16,000 pages: 10.5 -> 7.5 -> 6.7 -> 4.7 -> 4.0 -> 3.4 -> 4.3 ms),
+# and two runs in a row can differ by under a tenth before the next drops
+# by a third, so one pair is not enough.
+WARM_UP_WINDOW = 3
+WARM_UP_SPREAD = 1.3
+WARM_UP_MAX_RUNS = 12
 QUIET_BUSY = 0.25
 
 
@@ -244,13 +267,35 @@ def _wait_quiet(timeout_s: float = 60.0) -> float:
             return share
 
 
-def _warm_up(base: Settings) -> float:
-    """An untimed ingest run first: a Kafka or engine JVM that has just
-    started spends its first minute compiling its hot code, on the same
-    two cores as the worker (a cold stack halved the worker's share of a
-    core). Then wait for the machine to be quiet; the share busy then."""
-    _ingest_run(base, page_messages(Corpus.of("warm-up", ("generated", WARM_UP_PAGES))), 1)
-    return _wait_quiet()
+@dataclass
+class WarmUp:
+    # the engine's CPU per page (ms) in each untimed run, in order
+    engine_ms: list[float]
+    # share of the machine busy once it was quiet again
+    quiet: float
+
+
+def _settled(engine_ms: list[float]) -> bool:
+    last = engine_ms[-WARM_UP_WINDOW:]
+    return len(last) == WARM_UP_WINDOW and max(last) <= WARM_UP_SPREAD * min(last)
+
+
+def _warm_up(base: Settings) -> WarmUp:
+    """Untimed ingest runs first, until the engine's CPU per page settles:
+    a Kafka or engine JVM that has just started compiles its hot code over
+    its first minutes, on the same two cores as the worker. (One run of 400
+    pages was not enough, nor three of 1,000: the engine then spent 9-11 ms
+    of CPU a page in the timed runs, against under 4.5 ms once warm, and
+    the worker's share of a core fell with it.) Then wait for the machine to be quiet."""
+    messages = page_messages(Corpus.of("warm-up", ("generated", WARM_UP_PAGES)))
+    engine_ms: list[float] = []
+    for _ in range(WARM_UP_MAX_RUNS):
+        run = _ingest_run(base, messages, 1)
+        engine_ms.append(1000 * run.server_cpu_s["opensearch"] / max(run.pages, 1))
+        print(f"  warm-up run {len(engine_ms)}: the engine's CPU per page {engine_ms[-1]:.2f} ms", flush=True)
+        if _settled(engine_ms):
+            break
+    return WarmUp(engine_ms, _wait_quiet())
 
 
 def _rate(run: WorkersRun) -> float:
@@ -269,11 +314,14 @@ def run_benchmark(generated: int = 2000) -> str:
     corpora = [Corpus.of(f"evaluation set x{EVAL_COPIES}", ("eval", EVAL_COPIES)),
                Corpus.of("generated", ("generated", generated))]
     cores = os.cpu_count() or 1
-    print(f"warming up the stack ({WARM_UP_PAGES} pages, untimed) ...", flush=True)
-    quiet = _warm_up(base)
+    print(f"warming up the stack (runs of {WARM_UP_PAGES} pages, untimed, until the engine's CPU per page settles) ...",
+          flush=True)
+    warm = _warm_up(base)
     lines = [f"Rasd ingest benchmark: one ingest process vs bare trafilatura.extract, {cores} cores "
-             f"(Kafka and the search engine run on the same machine, warmed up by an untimed run of"
-             f" {WARM_UP_PAGES} pages; machine {100 * quiet:.0f}% busy before the first run)"]
+             f"(Kafka and the search engine run on the same machine, warmed up by {len(warm.engine_ms)} untimed runs of"
+             f" {WARM_UP_PAGES} pages: the engine's CPU per page "
+             + " -> ".join(f"{ms:.1f}" for ms in warm.engine_ms)
+             + f" ms; machine {100 * warm.quiet:.0f}% busy before the first run)"]
     two: WorkersRun | None = None
     one_generated: WorkersRun | None = None
     for corpus in corpora:
@@ -302,6 +350,10 @@ def run_benchmark(generated: int = 2000) -> str:
             f"  {'':22s} CPU per page: bare trafilatura {1000 / bare:5.2f} ms, ingest worker {1000 * one.worker_cpu_s / one.pages:5.2f} ms"
             f" (all its threads; wall time per page {1000 * one.seconds / one.pages:5.2f} ms from the start signal,"
             f" {1000 * one.steady_s / one.pages:5.2f} ms steady)"
+        )
+        lines.append(
+            f"  {'':22s} the stack's CPU per page, on the same cores: "
+            + ", ".join(f"{name} {1000 * cpu / one.pages:5.2f} ms" for name, cpu in one.server_cpu_s.items())
         )
         if corpus.name == "generated":
             one_generated = one

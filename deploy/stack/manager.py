@@ -24,7 +24,7 @@ from deploy.stack.elasticsearch import ElasticsearchService
 from deploy.stack.kafka import KafkaService
 from deploy.stack.opensearch import OpenSearchService
 from deploy.stack.errors import StackError
-from deploy.stack.procs import port_in_use, read_pid, rss_bytes, spawn, stop, tail
+from deploy.stack.procs import cpu_seconds, port_in_use, read_pid, rss_bytes, spawn, stop, tail
 from deploy.stack.service import Service
 from deploy.stack.versions import ELASTICSEARCH_VERSION, KAFKA_VERSION, OPENSEARCH_VERSION
 from ingest.settings import Settings
@@ -233,6 +233,12 @@ def status(settings: Settings, services: Sequence[str] = ALL_SERVICES) -> dict[s
             "state_dir": str(state_dir(settings, s)),
         }
     return out
+
+
+def service_cpu_seconds(settings: Settings, service: str) -> float:
+    """CPU time the running server has spent so far (0 when it is not running)."""
+    pid = _running_pid(settings, service)
+    return cpu_seconds(pid) if pid is not None else 0.0
 
 
 def wipe(settings: Settings, services: Sequence[str] = ALL_SERVICES) -> None:

@@ -110,6 +110,20 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
+def cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) spent so far by every process in the group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in group_pids(pgid):
+        try:
+            # the fields after the command name, which may hold spaces
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def rss_bytes(pgid: int) -> int:
     """Resident memory of every process in the group (a JVM plus launchers)."""
     total = 0

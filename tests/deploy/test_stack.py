@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 import uuid
 
@@ -64,6 +65,18 @@ def test_status_reports_each_server_running_and_healthy(stack_settings: Settings
     assert st["kafka"]["port"] == stack_settings.stack_kafka_port
     assert st["opensearch"]["port"] == stack_settings.stack_opensearch_port
     assert st["elasticsearch"]["port"] == stack_settings.stack_elasticsearch_port
+
+
+def test_each_servers_cpu_time_grows_while_it_works_and_is_zero_when_not_running(
+        stack_settings: Settings, opensearch_url: str) -> None:
+    before = manager.service_cpu_seconds(stack_settings, "opensearch")
+    assert before > 1.0  # a JVM that started and answered has spent seconds already
+    give_up = time.monotonic() + 60
+    while manager.service_cpu_seconds(stack_settings, "opensearch") < before + 0.05:
+        assert time.monotonic() < give_up, "the engine answered for a minute without its CPU time growing"
+        urllib.request.urlopen(f"{opensearch_url}/_nodes/stats", timeout=10).read()
+    stopped = stack_settings.model_copy(update={"stack_dir": stack_settings.stack_dir / f"none-{uuid.uuid4().hex[:6]}"})
+    assert manager.service_cpu_seconds(stopped, "opensearch") == 0.0
 
 
 def test_kafka_round_trips_one_message(settings: Settings) -> None:
