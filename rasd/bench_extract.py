@@ -86,7 +86,7 @@ def rasd_extractor(min_chars: int) -> Extractor:
 
 def trafilatura_extractor(body: bytes, page: PageContext) -> dict[str, Any]:
     html = decode_html(body, EVAL_CONTENT_TYPE)
-    # the library as released: without the selector Rasd swaps in (ingest.trafilatura_tuning)
+    # the library as released: without the selectors Rasd swaps in (ingest.trafilatura_tuning)
     with as_shipped():
         return {"text": trafilatura.extract(html, url=page.url, include_comments=False) or "", "title": None}
 

@@ -286,7 +286,8 @@ def _warm_up(base: Settings) -> WarmUp:
     its first minutes, on the same two cores as the worker. (One run of 400
     pages was not enough, nor three of 1,000: the engine then spent 9-11 ms
     of CPU a page in the timed runs, against under 4.5 ms once warm, and
-    the worker's share of a core fell with it.) Then wait for the machine to be quiet."""
+    the worker's share of a core fell with it.) Then wait for the machine
+    to be quiet."""
     messages = page_messages(Corpus.of("warm-up", ("generated", WARM_UP_PAGES)))
     engine_ms: list[float] = []
     for _ in range(WARM_UP_MAX_RUNS):
