@@ -138,8 +138,16 @@ _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 RECONNECT_AFTER_S = 30.0
 
 _KEYWORD = {"type": "keyword"}
+# No periodic refresh: every search that must see an article follows the
+# refresh its creation asked for (refresh=true), orders and decisions are read
+# by realtime gets, and a search that sees an older version of a document
+# still finds it (its order only sorts it last among equals). The periodic
+# refresh every second made twice the segments and cost the engine about a
+# millisecond of CPU per article (`rasd bench-ingest`, 2,000 generated pages:
+# 15 refreshes for 2.5 s against 8 for 0.6 s, and searches a fifth cheaper).
+DYNAMIC_SETTINGS: dict[str, Any] = {"refresh_interval": "-1"}
 INDEX_BODY: dict[str, Any] = {
-    "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+    "settings": {"number_of_shards": 1, "number_of_replicas": 0, **DYNAMIC_SETTINGS},
     "mappings": {
         "dynamic": False,
         "properties": {
@@ -378,8 +386,12 @@ class ClusterStore:
         self._wait_until: float | None = None
 
     def ensure(self) -> None:
-        """Create the index if missing (idempotent; racing creators are fine)."""
+        """Create the index if missing (idempotent; racing creators are fine);
+        an index created by an earlier version gets today's dynamic settings."""
         self.client.ensure_plain_index(self.index, INDEX_BODY)
+        current = self.client.get_index_settings(self.index)
+        if any(str(current.get(key)) != str(value) for key, value in DYNAMIC_SETTINGS.items()):
+            self.client.put_index_settings(self.index, DYNAMIC_SETTINGS)
 
     # -- reading -------------------------------------------------------
 

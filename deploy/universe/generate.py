@@ -7,11 +7,12 @@ Sitemaps are paged oldest-first so publishing only ever touches the last page.
 from __future__ import annotations
 
 import math
+import random
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from deploy.universe import feeds
+from deploy.universe import feeds, wording
 from deploy.universe.lang import AR, EN, FR, Lang
 from deploy.universe.server import Universe
 from deploy.universe.sites import DEFAULT_ANCHOR, Article, NewsSite, Request, Response
@@ -67,6 +68,10 @@ class GeneratedSite(NewsSite):
         super().__init__(f"gen{index + 1:02d}-{suffix}", lang, title=f"{lang.labels['latest']} {index + 1}",
                          count=count, first_number=10_000 * (index + 1), spacing=spacing, anchor=anchor,
                          seed=f"/{seed}")
+
+    def body_paragraph(self, rng: random.Random) -> str:
+        # word by word: unrelated articles share no phrases (see wording.py)
+        return wording.paragraph(self.lang, rng)
 
     def article_path(self, number: int, section: str, published: datetime, slug: str, title: str) -> str:
         return self._path_style(number, section, published, slug, title)

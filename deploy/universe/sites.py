@@ -354,13 +354,16 @@ class NewsSite:
         canonical = self.url(article.path)
         rng = random.Random(f"{self._key}:{article.number}:body")
         city = rng.choice(self.lang.cities)
-        paragraphs = [self.lang.paragraph(rng) for _ in range(rng.randint(3, 6))]
+        paragraphs = [self.body_paragraph(rng) for _ in range(rng.randint(3, 6))]
         paragraphs[0] = f"{city} — {paragraphs[0]}"
         main = render.article_main(self, article, paragraphs, self._related(article), canonical)
         return self.html_page(
             title=f"{article.title} | {self.title}", head=render.article_head(self, article, canonical), main=main,
             most_read=self._most_read(article), charset=article.charset, changed=article.published,
         )
+
+    def body_paragraph(self, rng: random.Random) -> str:
+        return self.lang.paragraph(rng)
 
     # -- internals -----------------------------------------------------------
 

@@ -78,6 +78,15 @@ class VendorClient(ABC):
     def put_mapping(self, index: str, body: dict[str, Any]) -> None:
         self._call(self._client.indices.put_mapping, index=index, body=body)
 
+    def put_index_settings(self, index: str, settings: dict[str, Any]) -> None:
+        """Dynamic index settings (``{"refresh_interval": "-1"}``) on an existing index."""
+        self._call(self._client.indices.put_settings, index=index, body={"index": settings})
+
+    def get_index_settings(self, index: str) -> dict[str, Any]:
+        """The index's own settings (``index.*``, without defaults), keys without the ``index.`` prefix."""
+        response = self._call(self._client.indices.get_settings, index=index)
+        return dict(response[index]["settings"]["index"])
+
     def refresh_index(self, index: str) -> None:
         self._call(self._client.indices.refresh, index=index)
 

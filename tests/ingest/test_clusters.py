@@ -212,6 +212,24 @@ def test_the_same_story_republished_on_three_sites_is_one_cluster(settings, clie
     clusters.close()
 
 
+def test_the_index_refreshes_only_when_asked_also_when_an_earlier_version_created_it(settings, client):
+    from ingest.clusters import INDEX_BODY
+
+    # as an earlier version created it: refreshed every second
+    client.create_index(settings.cluster_index, {**INDEX_BODY, "settings": {"number_of_shards": 1,
+                                                                              "number_of_replicas": 0}})
+    assert "refresh_interval" not in client.get_index_settings(settings.cluster_index)
+    first = StoryClusters(settings, client)
+    assert first.assign([cluster_input(WIRE_COPIES[0])])[0].first_seen
+    assert client.get_index_settings(settings.cluster_index)["refresh_interval"] == "-1"
+    # another worker's search finds the article at once, with no periodic refresh
+    second = StoryClusters(settings, client)
+    joined = second.assign([cluster_input(WIRE_COPIES[1])])[0]
+    assert joined.cluster_id == document_id(page(WIRE_COPIES[0]).url) and not joined.first_seen
+    first.close()
+    second.close()
+
+
 def test_one_batch_is_decided_in_order_so_later_items_join_earlier_ones(settings, client):
     clusters = StoryClusters(settings, client)
     batch = [cluster_input(n) for n in (*WIRE_COPIES, EXACT_DUPLICATE, *TOPIC_PAGES)]
