@@ -11,8 +11,11 @@ stack's JVMs compile their hot code over their first minutes, on the same
 cores; production servers run warm), then, each on a fresh topic
 (3 partitions) and fresh stores:
 1. bare trafilatura over the pages (the ceiling), in a fresh process like
-   the worker's, once before the worker and once after;
-2. one ingest worker process over the topic, until it is drained;
+   the worker's, taking turns with
+2. one ingest worker process over the topic, until it is drained, for a
+   number of rounds (3 by default): bare, worker, bare, worker, ... bare;
+   each worker run is compared with the bare runs around it and the
+   median round is reported (the machine's speed drifts between minutes);
 3. two ingest worker processes in one consumer group over the same pages.
 Worker processes (and bare trafilatura's) import and warm up on one
 evaluation page before the clock starts, so every side meets the corpus's
@@ -307,7 +310,9 @@ def _steady_rate(run: WorkersRun) -> float:
     return run.pages / run.steady_s
 
 
-def run_benchmark(generated: int = 2000) -> str:
+def run_benchmark(generated: int = 2000, rounds: int = 3) -> str:
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
     print("starting the local stack ...", flush=True)
     settings = Settings()
     endpoints = manager.up(settings, ("kafka", "opensearch"))
@@ -326,26 +331,35 @@ def run_benchmark(generated: int = 2000) -> str:
     two: WorkersRun | None = None
     one_generated: WorkersRun | None = None
     for corpus in corpora:
-        print(f"{corpus.name}: {len(corpus.pages)} pages ...", flush=True)
+        print(f"{corpus.name}: {len(corpus.pages)} pages, {rounds} rounds ...", flush=True)
         messages = page_messages(corpus)
-        # before and after the worker: this machine's speed drifts by a
-        # quarter over minutes, and one side of the ratio must not catch a
-        # fast minute alone
-        bare_before = _bare_trafilatura(corpus)
-        one = _ingest_run(base, messages, 1)
-        bare_after = _bare_trafilatura(corpus)
-        bare = (bare_before + bare_after) / 2
+        # Bare trafilatura and the worker take turns: this machine's speed
+        # drifts by a fifth within a minute (one process extracting the same
+        # 2,000 pages five times over took 4.1 to 5.9 ms a page), so each
+        # worker run is set against the bare runs just before and after it,
+        # and the round in the middle of the ratios gives the figures.
+        bares = [_bare_trafilatura(corpus)]
+        ones: list[WorkersRun] = []
+        for _ in range(rounds):
+            ones.append(_ingest_run(base, messages, 1))
+            bares.append(_bare_trafilatura(corpus))
+        beside = [(bares[i] + bares[i + 1]) / 2 for i in range(rounds)]
+        steady = [_steady_rate(one) / bare for one, bare in zip(ones, beside)]
+        started = [_rate(one) / bare for one, bare in zip(ones, beside)]
+        mid = sorted(range(rounds), key=steady.__getitem__)[rounds // 2]
+        one, bare = ones[mid], beside[mid]
         lines.append(
-            f"  {corpus.name:22s} bare trafilatura {bare:6.1f} pages/s ({bare_before:.1f} before the worker, "
-            f"{bare_after:.1f} after)"
+            f"  {corpus.name:22s} bare trafilatura {bare:6.1f} pages/s around the middle round"
+            f" (every bare run: {', '.join(f'{b:.1f}' for b in bares)})"
         )
         lines.append(
             f"  {'':22s} rasd ingest (1 worker) {_rate(one):6.1f} pages/s from the start signal"
-            f" ({_rate(one) / bare:4.2f}x; {one.articles} articles of {one.pages} pages)"
+            f" ({_rate(one) / bare:4.2f}x; {one.articles} articles of {one.pages} pages;"
+            f" rounds {', '.join(f'{r:.2f}x' for r in started)})"
         )
         lines.append(
             f"  {'':22s} steady (first batch to last, start-up left out): {_steady_rate(one):6.1f} pages/s"
-            f" = {_steady_rate(one) / bare:4.2f}x bare trafilatura"
+            f" = {_steady_rate(one) / bare:4.2f}x bare trafilatura (median of rounds {', '.join(f'{r:.2f}x' for r in steady)})"
         )
         lines.append(
             f"  {'':22s} CPU per page: bare trafilatura {1000 / bare:5.2f} ms, ingest worker {1000 * one.worker_cpu_s / one.pages:5.2f} ms"

@@ -473,13 +473,14 @@ def reextract(
 @app.command("bench-ingest")
 def bench_ingest(
     pages: Annotated[int, typer.Option(help="generated pages beside the evaluation set")] = 2000,
+    rounds: Annotated[int, typer.Option(min=1, help="worker runs per corpus, each between two bare trafilatura runs")] = 3,
 ) -> None:
     """Ingest benchmark on the local stack: one ingest worker vs bare trafilatura on the same pages,
     and two workers in one group vs one. Prints figures."""
     from rasd.bench_ingest import run_benchmark
 
     _settings()
-    typer.echo(run_benchmark(pages))
+    typer.echo(run_benchmark(pages, rounds))
 
 
 @app.command()
