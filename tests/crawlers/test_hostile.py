@@ -260,8 +260,12 @@ def test_429_with_retry_after_holds_that_host_only(outcome: Outcome):
     first, second = site.throttle.paths("/news/t.html")[:2]
     assert first.status == 429 and second.status == 200
     assert second.started - first.started >= 4.0 - 0.05
-    # the main host was served while the throttled one waited
-    assert [h for h in site.main.hits if first.started < h.started < second.started]
+    # the other hosts were served while the throttled one waited. Any of
+    # them: the main one alone was once idle for the whole 4 s (a clean-clone
+    # CI run), as its own slow answers (one byte a second until the 3 s
+    # download timeout) and its own error backoff can keep it
+    others = [h for host in site.hosts if host is not site.throttle for h in host.hits]
+    assert [h for h in others if first.started < h.started < second.started]
     assert outcome.pages[site.hostile()["throttled"]]
 
 
