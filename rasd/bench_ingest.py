@@ -9,7 +9,7 @@ and generated pages of the fixture universe (2,000 by default).
 First untimed warm-up runs until the engine's CPU per page settles (the
 stack's JVMs compile their hot code over their first minutes, on the same
 cores; production servers run warm), then, each on a fresh topic
-(3 partitions) and fresh stores:
+(3 partitions, or ``RASD_TOPIC_PARTITIONS``) and fresh stores:
 1. bare trafilatura over the pages (the ceiling), in a fresh process like
    the worker's, taking turns with
 2. one ingest worker process over the topic, until it is drained, for a
@@ -320,6 +320,7 @@ def run_benchmark(generated: int = 2000, rounds: int = 3) -> str:
     corpora = [Corpus.of(f"evaluation set x{EVAL_COPIES}", ("eval", EVAL_COPIES)),
                Corpus.of("generated", ("generated", generated))]
     cores = os.cpu_count() or 1
+    partitions = settings.topic_partitions
     print(f"warming up the stack (runs of {WARM_UP_PAGES} pages, untimed, until the engine's CPU per page settles) ...",
           flush=True)
     warm = _warm_up(base)
@@ -376,23 +377,27 @@ def run_benchmark(generated: int = 2000, rounds: int = 3) -> str:
             two = _ingest_run(base, messages, 2)
     if two is not None and one_generated is not None:
         one_cores = one_generated.worker_cpu_s / one_generated.seconds
-        spare = (1 - one_generated.machine_busy) * cores
+        # Every process's work grows with the pages per second (the worker's,
+        # Kafka's, the engine's), so the cores allow the one-worker rate
+        # divided by the share of them that run kept busy.
+        core_cap = 1 / max(one_generated.machine_busy, 1e-9)
         lines.append(
-            f"  two ingest workers, one group, 3 partitions: {_rate(two):6.1f} pages/s = "
+            f"  two ingest workers, one group, {partitions} partitions: {_rate(two):6.1f} pages/s = "
             f"{_rate(two) / _rate(one_generated):4.2f}x one worker (target >= 1.7x where the cores allow);"
             f" steady {_steady_rate(two):6.1f} pages/s = {_steady_rate(two) / _steady_rate(one_generated):4.2f}x"
         )
         lines.append(
             f"    one worker: used {one_cores:.2f} cores, machine {100 * one_generated.machine_busy:.0f}% busy"
-            f" -> at most about {(one_cores + spare) / one_cores:.2f}x was possible here;"
+            f" -> the cores allow at most about {core_cap:.2f}x here;"
             f" two workers: machine {100 * two.machine_busy:.0f}% busy,"
             f" CPU per page {1000 * two.worker_cpu_s / two.pages:.2f} ms vs {1000 * one_generated.worker_cpu_s / one_generated.pages:.2f} ms for one"
         )
-        # A consumer group shares out partitions, not records: with 3
-        # partitions one of two workers holds two of them and ends last.
+        # A consumer group shares out partitions, not records: with an odd
+        # count one of two workers holds more of them and ends last.
         lines.append(
             f"    pages per worker: {' / '.join(map(str, two.worker_pages))} -> the partition split alone allows at most"
-            f" {two.pages / max(two.worker_pages[0], 1):.2f}x (3 equal partitions over 2 workers: 1.5x)"
+            f" {two.pages / max(two.worker_pages[0], 1):.2f}x ({partitions} equal partitions over 2 workers:"
+            f" {partitions / -(-partitions // 2):.2f}x)"
         )
     return "\n".join(lines)
 
