@@ -14,7 +14,10 @@ learn from one batch before the next is cleaned against them).
 
 Why not Kafka's rebalance listener to settle the batch in flight before
 partitions move: kafka-python runs the listener on its I/O loop, where a
-blocking wait would stop heartbeats. A rebalance is handled instead by
+blocking wait would stop heartbeats. Instead, once the heartbeat has
+learnt that the group is rebalancing, the loop finishes and commits the
+batch in flight before its next poll rejoins (``rebalance_pending``), so
+a join or a departure normally replays nothing. What is left is handled by
 what a commit means: it only ever covers finished records, so committing
 after the partitions moved is harmless (the new owner replays at most what
 it had not seen committed), and a commit the group refuses because it is
@@ -183,6 +186,16 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, KafkaError) and (exc.retriable or isinstance(exc, (CommitFailedError, IllegalStateError)))
 
 
+def rebalance_pending(consumer: KafkaConsumer) -> bool:
+    """The group is rebalancing and this member's next poll will rejoin it.
+    kafka-python has no public signal for it (the Java client's is a
+    rebalance listener that may block; kafka-python runs listeners on its
+    I/O loop, see above), so this reads its coordinator's flag, set by the
+    heartbeat that learnt of the rebalance; a client without one says no."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    return bool(getattr(coordinator, "rejoin_needed", False)) and consumer.assignment() != set()
+
+
 def rewind(consumer: KafkaConsumer, records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
     """Seek each partition of ``records`` this consumer still owns back to
     its first record there: the next polls return them again. Partitions
@@ -297,6 +310,14 @@ def _loop(
                     # every drain run).
                     idle.idle()
                     break
+                if in_flight is not None and rebalance_pending(consumer):
+                    # The poll would rejoin the group now, and the batch in
+                    # flight would then be handed over uncommitted and done again
+                    # by its partitions' new owner. The group waits for this
+                    # member (up to max_poll_interval), and a commit while it
+                    # prepares the rebalance still counts.
+                    settle()
+                    continue
                 # With a batch in flight, take only what is already fetched: waiting
                 # here would delay that batch's commit for nothing.
                 polled = consumer.poll(timeout_ms=0 if in_flight else poll_timeout_ms, max_records=pace.records())

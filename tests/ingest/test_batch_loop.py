@@ -47,6 +47,21 @@ def _values(records: Sequence[ConsumerRecord]) -> list[int]:
     return [int(r.value) for r in records]
 
 
+def _wait_for_all(settings: Settings, seen: list[int], lock: threading.Lock, end: dict[int, int],
+                  errors: list[BaseException], timeout_s: float = 120) -> None:
+    """Until every record produced was handled and the group's committed
+    offsets reached ``end`` (or a loop failed, or the time ran out: the
+    caller's assertions then say what is missing)."""
+    total = sum(end.values())
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not errors:
+        with lock:
+            everything = set(seen) == set(range(total))
+        if everything and _committed(settings, settings.ingest_group_id) == end:
+            return
+        time.sleep(0.2)
+
+
 def _drain(settings: Settings, max_records: int, loop: Callable[..., LoopStats], *handlers: Any,
            **options: Any) -> LoopStats:
     """``loop`` over the topic with a consumer of the test's group, by
@@ -178,14 +193,8 @@ def test_two_consumers_joining_mid_run_process_everything_and_commit_to_the_end(
     second = threading.Thread(target=run)
     second.start()
     end = {0: 200, 1: 200, 2: 200}
-    deadline = time.monotonic() + 120
     try:
-        while time.monotonic() < deadline and not errors:
-            with lock:
-                everything = set(seen) == set(range(total))
-            if everything and _committed(settings, settings.ingest_group_id) == end:
-                break
-            time.sleep(0.2)
+        _wait_for_all(settings, seen, lock, end, errors)
     finally:
         stop.set()
         first.join(60)
@@ -193,6 +202,59 @@ def test_two_consumers_joining_mid_run_process_everything_and_commit_to_the_end(
     assert not first.is_alive() and not second.is_alive()
     assert errors == []
     assert set(seen) == set(range(total))  # replays are allowed, losses are not
+    assert _committed(settings, settings.ingest_group_id) == end
+
+
+@pytest.mark.parametrize("loop", [run_overlapped_batches, run_batches], ids=["overlapped", "plain"])
+def test_a_member_finishes_and_commits_its_batch_before_it_rejoins_so_joins_replay_nothing(
+        settings: Settings, loop: Callable[..., LoopStats]) -> None:
+    """A second and then a third consumer join while the ones at work are
+    always in the middle of a slow batch (a struggling store): each hands
+    partitions over only after its batch in flight is committed, so a
+    newcomer starts where the old owner ended and no record is handled
+    twice. (Rejoining first, the overlapped loop handed its batch in flight
+    over uncommitted and its records were handled again in about half of
+    the runs.)"""
+    total = 150
+    _produce(settings, total)
+    seen: list[int] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def handle(values: list[int]) -> None:
+        time.sleep(0.3)
+        with lock:
+            seen.extend(values)
+
+    def run() -> None:
+        consumer = _consumer(settings, 5)
+        try:
+            handlers = (_values, handle) if loop is run_overlapped_batches else (lambda rs: handle(_values(rs)),)
+            loop(consumer, *handlers, poll_timeout_ms=300, stop=stop)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            consumer.close(autocommit=False)
+
+    threads: list[threading.Thread] = []
+    try:
+        for member in range(3):
+            # each newcomer joins once a fifth more of the records is handled
+            deadline = time.monotonic() + WAIT_S
+            while member and len(seen) < 30 * member and time.monotonic() < deadline and not errors:
+                time.sleep(0.05)
+            assert len(seen) >= 30 * member, errors
+            threads.append(threading.Thread(target=run))
+            threads[-1].start()
+        end = {0: 50, 1: 50, 2: 50}
+        _wait_for_all(settings, seen, lock, end, errors)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    assert sorted(seen) == list(range(total))  # every record once: none lost, none handled again
     assert _committed(settings, settings.ingest_group_id) == end
 
 

@@ -293,3 +293,59 @@ def test_each_kind_of_bad_page_is_dead_lettered_with_its_class_and_only_articles
         client.close()
     classes = {h["_source"]["url"]: h["_source"]["classification"] for h in hits}
     assert classes == {**{urls[n]: c for n, (_r, c) in BAD_INPUT.items()}, "https://bad.example/huge": "too_large"}
+
+
+def test_a_worker_joining_mid_run_takes_partitions_over_without_a_page_extracted_twice(settings):
+    """The second worker's join rebalances the group while the first is in
+    the middle of its batches (the engine answers its stores' writes slowly,
+    so a batch is always in flight): the first commits that batch (its
+    transaction) before it hands the partitions over, so the newcomer starts
+    where it ended. Every page becomes one article, and the two workers
+    together extract each page once: no batch is aborted and done again."""
+    import threading
+    import time
+
+    from ingest.worker import IngestStats
+    from tests.indexer.support import BulkHoldingProxy
+
+    total = 72
+    slow_engine = BulkHoldingProxy(settings.search_url, hold_s=0.3)
+    small = settings.model_copy(update={"batch_max_records": 6, "search_url": slow_engine.url})
+    producer = KafkaProducer(**kafka_client_kwargs(small))
+    for i in range(total):
+        html = article_html([f"{p} (الرقم {i})" for p in PARAGRAPHS], title=f"محادثات جديدة رقم {i}", canonical=None)
+        producer.send(small.topic_pages, value=encode(fetched_page(html, url=f"https://news.example/news/{i}.html")),
+                      partition=i % 3)
+    producer.flush()
+    producer.close()
+    stop = threading.Event()
+    stats = [IngestStats(), IngestStats()]
+    errors: list[BaseException] = []
+
+    def work(s: IngestStats) -> None:
+        try:
+            run_ingest(small, stop=stop, stats=s)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(s,)) for s in stats]
+    workers[0].start()
+    try:
+        deadline = time.monotonic() + 60
+        while stats[0].pages < total // 4 and not errors:
+            assert time.monotonic() < deadline, "the first worker never got going"
+            time.sleep(0.05)
+        workers[1].start()
+        articles = _read_until(small, total)
+        deadline = time.monotonic() + 30
+        while stats[0].pages + stats[1].pages < total and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(timeout=60)
+        slow_engine.close()
+    assert errors == []
+    assert sorted(a.fetched_url for a in articles) == sorted(f"https://news.example/news/{i}.html" for i in range(total))
+    assert stats[1].pages > 0, "the second worker never got partitions"
+    assert stats[0].pages + stats[1].pages == total  # no batch extracted twice
