@@ -191,9 +191,14 @@ def rebalance_pending(consumer: KafkaConsumer) -> bool:
     kafka-python has no public signal for it (the Java client's is a
     rebalance listener that may block; kafka-python runs listeners on its
     I/O loop, see above), so this reads its coordinator's flag, set by the
-    heartbeat that learnt of the rebalance; a client without one says no."""
+    heartbeat that learnt of the rebalance; a client without one says no.
+    Only a member of a group that shares out partitions asks: the flag stays
+    set on a consumer that never joins one (no group, partitions assigned
+    by hand)."""
+    if consumer.config.get("group_id") is None or not consumer.subscription() or not consumer.assignment():
+        return False
     coordinator = getattr(consumer, "_coordinator", None)
-    return bool(getattr(coordinator, "rejoin_needed", False)) and consumer.assignment() != set()
+    return bool(getattr(coordinator, "rejoin_needed", False))
 
 
 def rewind(consumer: KafkaConsumer, records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:

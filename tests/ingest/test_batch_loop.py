@@ -361,3 +361,27 @@ def test_a_drain_run_ends_at_the_last_batch_without_waiting_out_a_poll(settings:
     # after the last records, no poll waited for more: the end offsets were reached
     assert [timeout for timeout, _count in polls[last_records + 1:] if timeout] == []
     assert _committed(settings, settings.ingest_group_id) == {0: 10, 1: 10, 2: 10}
+
+
+def test_only_a_member_of_a_group_that_shares_out_partitions_waits_for_a_rebalance(settings: Settings) -> None:
+    """A consumer reading partitions assigned by hand never joins a group:
+    kafka-python's rejoin flag stays set on it, and taking that for a
+    rebalance would settle every batch before the next poll (no overlap)."""
+    from ingest.batch_loop import rebalance_pending
+
+    _produce(settings, 3)
+    by_hand = make_consumer(settings, None, None, client_id="by-hand")
+    try:
+        by_hand.assign([TopicPartition(settings.topic_pages, 0)])
+        assert by_hand.poll(timeout_ms=5000)
+        assert not rebalance_pending(by_hand)
+    finally:
+        by_hand.close(autocommit=False)
+    member = _consumer(settings, 5)
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while not member.assignment() and time.monotonic() < deadline:
+            member.poll(timeout_ms=200)
+        assert member.assignment() and not rebalance_pending(member)
+    finally:
+        member.close(autocommit=False)
